@@ -1,0 +1,129 @@
+// Package admin holds the operator's use cases: domains and extensions. The
+// command line calls it; it works whether or not a server is running on the
+// same storage.
+package admin
+
+import (
+	"context"
+	"strings"
+
+	"github.com/switchboard-chat/switchboard"
+	"github.com/switchboard-chat/switchboard/chat"
+)
+
+// Service implements the admin use cases on a directory store.
+type Service struct {
+	dir switchboard.DirectoryStore
+}
+
+// New returns an admin service.
+func New(dir switchboard.DirectoryStore) *Service { return &Service{dir: dir} }
+
+// AddDomain creates a domain; name is its display name (default: the domain).
+func (s *Service) AddDomain(ctx context.Context, domain, name string) (*switchboard.Domain, error) {
+	d := &switchboard.Domain{Name: strings.ToLower(strings.TrimSpace(domain)), DisplayName: strings.TrimSpace(name)}
+	if err := s.dir.CreateDomain(ctx, d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Domains lists every domain.
+func (s *Service) Domains(ctx context.Context) ([]*switchboard.Domain, error) {
+	return s.dir.ListDomains(ctx)
+}
+
+// ValidatePassword checks a new portal password.
+func ValidatePassword(p string) error {
+	if len(p) < 8 {
+		return switchboard.Errorf(switchboard.EINVALID, "A password needs at least 8 characters.")
+	} else if len(p) > 1024 {
+		return switchboard.Errorf(switchboard.EINVALID, "A password has at most 1024 characters.")
+	}
+	return nil
+}
+
+// AddUser creates the extension at addr (EXT@DOMAIN).
+func (s *Service) AddUser(ctx context.Context, addr, name string, level switchboard.Level, password string) (*switchboard.User, error) {
+	ext, domain, err := switchboard.ParseAddress(addr)
+	if err != nil {
+		return nil, err
+	}
+	if level == "" {
+		level = switchboard.LevelBasic
+	}
+	if !level.Valid() {
+		return nil, switchboard.Errorf(switchboard.EINVALID, "Level %q is not one of %s.", level, levelList())
+	}
+	if err := switchboard.ValidateName(name); err != nil {
+		return nil, err
+	} else if err := ValidatePassword(password); err != nil {
+		return nil, err
+	}
+	hash, err := chat.HashPassword(password)
+	if err != nil {
+		return nil, err
+	}
+	u := &switchboard.User{Domain: domain, Extension: ext, Name: strings.TrimSpace(name), Level: level, PasswordHash: hash}
+	if err := s.dir.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// UserChange names what SetUser changes; empty fields stay as they are.
+type UserChange struct {
+	Name     string
+	Level    switchboard.Level
+	Password string
+}
+
+// SetUser changes an extension. A new password ends its sessions.
+func (s *Service) SetUser(ctx context.Context, addr string, ch UserChange) (*switchboard.User, error) {
+	ext, domain, err := switchboard.ParseAddress(addr)
+	if err != nil {
+		return nil, err
+	}
+	var upd switchboard.UserUpdate
+	if ch.Name != "" {
+		name := strings.TrimSpace(ch.Name)
+		upd.Name = &name
+	}
+	if ch.Level != "" {
+		if !ch.Level.Valid() {
+			return nil, switchboard.Errorf(switchboard.EINVALID, "Level %q is not one of %s.", ch.Level, levelList())
+		}
+		upd.Level = &ch.Level
+	}
+	if ch.Password != "" {
+		if err := ValidatePassword(ch.Password); err != nil {
+			return nil, err
+		}
+		hash, err := chat.HashPassword(ch.Password)
+		if err != nil {
+			return nil, err
+		}
+		upd.PasswordHash = &hash
+	}
+	if upd == (switchboard.UserUpdate{}) {
+		return nil, switchboard.Errorf(switchboard.EINVALID, "Nothing to change: give --name, --level or --password-stdin.")
+	}
+	return s.dir.UpdateUser(ctx, domain, ext, upd)
+}
+
+// Users lists the extensions of a domain.
+func (s *Service) Users(ctx context.Context, domain string) ([]*switchboard.User, error) {
+	domain = strings.ToLower(strings.TrimSpace(domain))
+	if _, err := s.dir.FindDomain(ctx, domain); err != nil {
+		return nil, err
+	}
+	return s.dir.ListUsers(ctx, domain, "")
+}
+
+func levelList() string {
+	var names []string
+	for _, l := range switchboard.Levels {
+		names = append(names, string(l))
+	}
+	return strings.Join(names, ", ")
+}

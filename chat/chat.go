@@ -1,0 +1,282 @@
+// Package chat holds the use cases of team chat: signing in, contacts,
+// conversations, messages and typing. Every entry point (HTTP, WebSocket,
+// CLI, tests) goes through it, so the same rules apply everywhere. It
+// depends only on the interfaces of the root package.
+package chat
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard-chat/switchboard"
+)
+
+// Store is the storage the chat service needs.
+type Store interface {
+	switchboard.DirectoryStore
+	switchboard.ChatStore
+}
+
+// Service implements the chat use cases.
+type Service struct {
+	dir      switchboard.DirectoryStore
+	store    switchboard.ChatStore
+	bus      switchboard.EventBus
+	presence switchboard.PresenceService
+	logger   *slog.Logger
+	now      func() time.Time
+
+	userThrottle *throttle
+	ipThrottle   *throttle
+
+	typingMu sync.Mutex
+	typingAt map[string]time.Time
+}
+
+// New returns a chat service.
+func New(store Store, bus switchboard.EventBus, presence switchboard.PresenceService, logger *slog.Logger) *Service {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{dir: store, store: store, bus: bus, presence: presence, logger: logger, now: time.Now,
+		typingAt: map[string]time.Time{}}
+	s.userThrottle = newThrottle(5, 15*time.Minute, s.now)
+	s.ipThrottle = newThrottle(50, 15*time.Minute, s.now)
+	return s
+}
+
+// Store returns the chat store, for transports that read events.
+func (s *Service) Store() switchboard.ChatStore { return s.store }
+
+// Bus returns the event bus.
+func (s *Service) Bus() switchboard.EventBus { return s.bus }
+
+// Presence returns the presence service.
+func (s *Service) Presence() switchboard.PresenceService { return s.presence }
+
+func identity(ctx context.Context) (switchboard.Identity, error) {
+	id, ok := switchboard.IdentityFromContext(ctx)
+	if !ok {
+		return id, switchboard.Errorf(switchboard.EUNAUTHORIZED, "Sign in first.")
+	}
+	return id, nil
+}
+
+// Me is the signed-in extension as shown to itself.
+type Me struct {
+	Extension      string            `json:"extension"`
+	Domain         string            `json:"domain"`
+	Name           string            `json:"name"`
+	Level          switchboard.Level `json:"level"`
+	TextingNumbers []string          `json:"texting_numbers"`
+}
+
+// Me returns the caller's own extension.
+func (s *Service) Me(ctx context.Context) (*Me, error) {
+	id, err := identity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.dir.FindUser(ctx, id.Domain, id.Extension)
+	if err != nil {
+		return nil, err
+	}
+	return MeOf(u), nil
+}
+
+// MeOf returns the Me view of u.
+func MeOf(u *switchboard.User) *Me {
+	return &Me{Extension: u.Extension, Domain: u.Domain, Name: u.Name, Level: u.Level, TextingNumbers: []string{}}
+}
+
+// Contact is an extension of the caller's domain with its presence.
+type Contact struct {
+	Extension string               `json:"extension"`
+	Name      string               `json:"name"`
+	Presence  switchboard.Presence `json:"presence"`
+}
+
+// Contacts lists the extensions of the caller's domain matching q (see
+// switchboard.MatchUser), ordered by extension, each with its presence.
+func (s *Service) Contacts(ctx context.Context, q string) ([]Contact, error) {
+	id, err := identity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	users, err := s.dir.ListUsers(ctx, id.Domain, q)
+	if err != nil {
+		return nil, err
+	}
+	snap := s.presence.Snapshot(ctx, id.Domain)
+	out := make([]Contact, 0, len(users))
+	for _, u := range users {
+		p, ok := snap[u.Extension]
+		if !ok {
+			p = switchboard.Presence{Extension: u.Extension, Color: switchboard.Gray}
+		}
+		out = append(out, Contact{Extension: u.Extension, Name: u.Name, Presence: p})
+	}
+	return out, nil
+}
+
+// PresenceList returns the presence of every extension of the caller's
+// domain that is not gray, ordered by extension.
+func (s *Service) PresenceList(ctx context.Context) []switchboard.Presence {
+	id, _ := switchboard.IdentityFromContext(ctx)
+	snap := s.presence.Snapshot(ctx, id.Domain)
+	out := make([]switchboard.Presence, 0, len(snap))
+	for _, p := range snap {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Extension < out[j].Extension })
+	return out
+}
+
+// CreateConversation starts a conversation with members: one other
+// extension and no name is a direct (1:1) conversation, returned as it is
+// if it exists; anything else is a group.
+func (s *Service) CreateConversation(ctx context.Context, members []string, name string) (*switchboard.Conversation, bool, error) {
+	id, err := identity(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	others := map[string]bool{}
+	for _, m := range members {
+		if m = strings.TrimSpace(m); m != id.Extension {
+			others[m] = true
+		}
+	}
+	c := &switchboard.Conversation{Kind: switchboard.KindChat, Members: members, Name: name,
+		Direct: len(others) == 1 && strings.TrimSpace(name) == ""}
+	created, err := s.store.CreateConversation(ctx, c)
+	if err != nil {
+		return nil, false, err
+	}
+	return c, created, nil
+}
+
+// Conversation returns one of the caller's conversations.
+func (s *Service) Conversation(ctx context.Context, id string) (*switchboard.Conversation, error) {
+	return s.store.FindConversation(ctx, id)
+}
+
+// Conversations lists the caller's conversations, newest activity first.
+func (s *Service) Conversations(ctx context.Context, limit int) ([]*switchboard.Conversation, error) {
+	if limit <= 0 || limit > 500 {
+		return nil, switchboard.Errorf(switchboard.EINVALID, "limit must be between 1 and 500.")
+	}
+	return s.store.ListConversations(ctx, limit)
+}
+
+// DeleteConversation deletes a conversation for the caller only.
+func (s *Service) DeleteConversation(ctx context.Context, id string) error {
+	return s.store.DeleteConversation(ctx, id)
+}
+
+// RenameConversation renames a group.
+func (s *Service) RenameConversation(ctx context.Context, id, name string) (*switchboard.Conversation, error) {
+	return s.store.RenameConversation(ctx, id, name)
+}
+
+// AddMembers adds extensions to a group.
+func (s *Service) AddMembers(ctx context.Context, id string, exts []string) (*switchboard.Conversation, error) {
+	return s.store.AddMembers(ctx, id, exts)
+}
+
+// RemoveMember removes ext from a group; removing oneself is leaving.
+func (s *Service) RemoveMember(ctx context.Context, id, ext string) error {
+	_, err := s.store.RemoveMember(ctx, id, ext)
+	return err
+}
+
+// MarkRead moves the caller's read marker.
+func (s *Service) MarkRead(ctx context.Context, id string, seq int64) error {
+	return s.store.MarkRead(ctx, id, seq)
+}
+
+// Messages returns a page of a conversation's history.
+func (s *Service) Messages(ctx context.Context, id string, q switchboard.MessageQuery) ([]*switchboard.Message, error) {
+	if q.Before < 0 || q.After < 0 {
+		return nil, switchboard.Errorf(switchboard.EINVALID, "before and after must not be negative.")
+	} else if q.Before > 0 && q.After > 0 {
+		return nil, switchboard.Errorf(switchboard.EINVALID, "Use before or after, not both.")
+	} else if q.Limit < 0 || q.Limit > switchboard.MaxMessagesLimit {
+		return nil, switchboard.Errorf(switchboard.EINVALID, "limit must be between 1 and %d.", switchboard.MaxMessagesLimit)
+	}
+	return s.store.ListMessages(ctx, id, q)
+}
+
+// SendMessage sends a message; see switchboard.ChatStore.SendMessage for
+// client_id idempotency.
+func (s *Service) SendMessage(ctx context.Context, conversationID, clientID, body string, attachments []string) (*switchboard.Message, bool, error) {
+	if len(attachments) > 0 {
+		return nil, false, switchboard.Errorf(switchboard.ENOTFOUND, "Attachment %s not found.", attachments[0])
+	}
+	m := &switchboard.Message{ConversationID: conversationID, ClientID: clientID, Body: body}
+	created, err := s.store.SendMessage(ctx, m)
+	if err != nil {
+		return nil, false, err
+	}
+	return m, created, nil
+}
+
+// EditMessage changes the body of the caller's own message.
+func (s *Service) EditMessage(ctx context.Context, conversationID, messageID, body string) (*switchboard.Message, error) {
+	return s.store.EditMessage(ctx, conversationID, messageID, body)
+}
+
+// DeleteMessage deletes the caller's own message.
+func (s *Service) DeleteMessage(ctx context.Context, conversationID, messageID string) error {
+	_, err := s.store.DeleteMessage(ctx, conversationID, messageID)
+	return err
+}
+
+// typingInterval is the least time between two typing events of one
+// extension in one conversation.
+const typingInterval = 2 * time.Second
+
+// Typing tells the other members of a conversation that the caller is
+// typing. Repeats within typingInterval are dropped.
+func (s *Service) Typing(ctx context.Context, conversationID string) error {
+	id, err := identity(ctx)
+	if err != nil {
+		return err
+	}
+	key := id.Domain + "\x00" + id.Extension + "\x00" + conversationID
+	now := s.now()
+	s.typingMu.Lock()
+	if now.Sub(s.typingAt[key]) < typingInterval {
+		s.typingMu.Unlock()
+		return nil
+	}
+	s.typingAt[key] = now
+	if len(s.typingAt) > 10000 {
+		for k, t := range s.typingAt {
+			if now.Sub(t) > typingInterval {
+				delete(s.typingAt, k)
+			}
+		}
+	}
+	s.typingMu.Unlock()
+	c, err := s.store.FindConversation(ctx, conversationID)
+	if err != nil {
+		return err
+	}
+	var to []string
+	for _, m := range c.Members {
+		if m != id.Extension {
+			to = append(to, m)
+		}
+	}
+	e, err := switchboard.NewEvent(switchboard.EventTyping, id.Domain, c.ID, to,
+		map[string]string{"conversation_id": c.ID, "extension": id.Extension})
+	if err != nil {
+		return err
+	}
+	s.bus.Publish(e)
+	return nil
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/switchboard-chat/switchboard"
+	"github.com/switchboard-chat/switchboard/admin"
+	"github.com/switchboard-chat/switchboard/sqlite"
+)
+
+// withAdmin opens the store, runs fn with an admin service, and closes it.
+func withAdmin(ctx context.Context, sc *storageConfig, fn func(*admin.Service) error) error {
+	store, err := sc.open(ctx, sqlite.Options{})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	return userError(fn(admin.New(store)))
+}
+
+// userError shows a domain error by its message alone.
+func userError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if code := switchboard.ErrorCode(err); code != switchboard.EINTERNAL {
+		return fmt.Errorf("%s", switchboard.ErrorMessage(err))
+	}
+	return err
+}
+
+func domainCmd(ctx context.Context, env *environment, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: switchboard domain add|list")
+	}
+	var sc storageConfig
+	fs := newFlagSet("domain "+args[0], env.stderr)
+	sc.register(fs)
+	switch args[0] {
+	case "add":
+		name := fs.String("name", "", "display name of the domain, like \"Acme Corp\"")
+		pos, err := parse(fs, args[1:], env.getenv)
+		if err != nil {
+			return err
+		} else if len(pos) != 1 {
+			return fmt.Errorf("usage: switchboard domain add DOMAIN [--name \"Acme Corp\"]")
+		}
+		return withAdmin(ctx, &sc, func(a *admin.Service) error {
+			d, err := a.AddDomain(ctx, pos[0], *name)
+			if err == nil {
+				fmt.Fprintf(env.stdout, "Added domain %s (%s).\n", d.Name, d.DisplayName)
+			}
+			return err
+		})
+	case "list":
+		pos, err := parse(fs, args[1:], env.getenv)
+		if err != nil {
+			return err
+		} else if len(pos) != 0 {
+			return fmt.Errorf("usage: switchboard domain list")
+		}
+		return withAdmin(ctx, &sc, func(a *admin.Service) error {
+			list, err := a.Domains(ctx)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "DOMAIN\tNAME\tCREATED")
+			for _, d := range list {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", d.Name, d.DisplayName, d.CreatedAt.Format("2006-01-02"))
+			}
+			return tw.Flush()
+		})
+	}
+	return fmt.Errorf("unknown domain command %q (want add or list)", args[0])
+}
+
+func userCmd(ctx context.Context, env *environment, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: switchboard user add|list|set")
+	}
+	var sc storageConfig
+	fs := newFlagSet("user "+args[0], env.stderr)
+	sc.register(fs)
+	switch args[0] {
+	case "add":
+		name := fs.String("name", "", "full name")
+		level := fs.String("level", "basic", "permission level")
+		password := fs.String("password", "", "portal password (prefer --password-stdin)")
+		fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+		pos, err := parse(fs, args[1:], env.getenv)
+		if err != nil {
+			return err
+		} else if len(pos) != 1 {
+			return fmt.Errorf("usage: switchboard user add EXT@DOMAIN --name \"Full Name\" [--level basic] (--password P | --password-stdin)")
+		}
+		pw, err := readPassword(env, *password, *fromStdin, true)
+		if err != nil {
+			return err
+		}
+		return withAdmin(ctx, &sc, func(a *admin.Service) error {
+			u, err := a.AddUser(ctx, pos[0], *name, switchboard.Level(*level), pw)
+			if err == nil {
+				fmt.Fprintf(env.stdout, "Added %s (%s, %s).\n", u.Address(), u.Name, u.Level)
+			}
+			return err
+		})
+	case "set":
+		name := fs.String("name", "", "new full name")
+		level := fs.String("level", "", "new permission level")
+		fromStdin := fs.Bool("password-stdin", false, "read a new password from the first line of standard input")
+		pos, err := parse(fs, args[1:], env.getenv)
+		if err != nil {
+			return err
+		} else if len(pos) != 1 {
+			return fmt.Errorf("usage: switchboard user set EXT@DOMAIN [--name N] [--level L] [--password-stdin]")
+		}
+		pw, err := readPassword(env, "", *fromStdin, false)
+		if err != nil {
+			return err
+		}
+		return withAdmin(ctx, &sc, func(a *admin.Service) error {
+			u, err := a.SetUser(ctx, pos[0], admin.UserChange{Name: *name, Level: switchboard.Level(*level), Password: pw})
+			if err == nil {
+				fmt.Fprintf(env.stdout, "Updated %s (%s, %s).\n", u.Address(), u.Name, u.Level)
+			}
+			return err
+		})
+	case "list":
+		pos, err := parse(fs, args[1:], env.getenv)
+		if err != nil {
+			return err
+		} else if len(pos) != 1 {
+			return fmt.Errorf("usage: switchboard user list DOMAIN")
+		}
+		return withAdmin(ctx, &sc, func(a *admin.Service) error {
+			list, err := a.Users(ctx, pos[0])
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "EXTENSION\tNAME\tLEVEL")
+			for _, u := range list {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Extension, u.Name, u.Level)
+			}
+			return tw.Flush()
+		})
+	}
+	return fmt.Errorf("unknown user command %q (want add, list or set)", args[0])
+}
+
+// readPassword returns the password from the flag or from stdin.
+func readPassword(env *environment, flagValue string, fromStdin, required bool) (string, error) {
+	switch {
+	case flagValue != "" && fromStdin:
+		return "", fmt.Errorf("give --password or --password-stdin, not both")
+	case fromStdin:
+		line, err := bufio.NewReader(env.stdin).ReadString('\n')
+		line = strings.TrimRight(line, "\r\n")
+		if line == "" {
+			if err != nil {
+				return "", fmt.Errorf("read password from standard input: no password given")
+			}
+			return "", fmt.Errorf("read password from standard input: empty line")
+		}
+		return line, nil
+	case flagValue != "":
+		return flagValue, nil
+	case required:
+		return "", fmt.Errorf("a password is required: give --password or --password-stdin")
+	}
+	return "", nil
+}

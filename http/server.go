@@ -1,0 +1,153 @@
+// Package http is Switchboard's REST and WebSocket transport: it decodes
+// requests, authenticates them, calls the chat use cases and encodes the
+// results. routes.go lists the whole API.
+package http
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/switchboard-chat/switchboard"
+	"github.com/switchboard-chat/switchboard/chat"
+)
+
+// SessionCookie is the name of the portal's session cookie.
+const SessionCookie = "switchboard_session"
+
+// Config holds what the HTTP layer needs besides the chat service.
+type Config struct {
+	Logger *slog.Logger
+	// OpenAPI is the document served at /api/v1/openapi.yaml.
+	OpenAPI []byte
+	// TrustProxy makes X-Forwarded-For the client address (for throttling).
+	TrustProxy bool
+}
+
+// Server holds the dependencies of the handlers.
+type Server struct {
+	chat   *chat.Service
+	cfg    Config
+	logger *slog.Logger
+
+	// shutdown is closed when the server stops, ending WebSocket streams.
+	shutdown chan struct{}
+}
+
+// NewServer returns the HTTP handler of Switchboard and the server that
+// backs it; call Shutdown to end long-lived streams.
+func NewServer(svc *chat.Service, cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{chat: svc, cfg: cfg, logger: cfg.Logger, shutdown: make(chan struct{})}
+}
+
+// Handler returns the root handler with every route and middleware.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	s.routes(mux)
+	var h http.Handler = mux
+	h = http.NewCrossOriginProtection().Handler(h)
+	h = s.recoverer(h)
+	h = securityHeaders(h)
+	return h
+}
+
+// Shutdown ends the WebSocket streams so that http.Server.Shutdown can
+// finish.
+func (s *Server) Shutdown() { close(s.shutdown) }
+
+// securityHeaders sets defaults for every response; the portal's routes
+// override the CSP with their own.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			h.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverer turns a panic in a handler into a logged internal error, so no
+// request can bring the server down.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.logger.Error("handler panic", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				Error(w, r, s.logger, switchboard.Errorf(switchboard.EINTERNAL, "Internal error."))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// token returns the bearer token or session cookie of r.
+func token(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		if t, ok := strings.CutPrefix(h, "Bearer "); ok {
+			return strings.TrimSpace(t)
+		}
+		return ""
+	}
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// authed wraps a handler that needs a signed-in extension: the identity is
+// put in the request context.
+func (s *Server) authed(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := s.chat.Authenticate(r.Context(), token(r))
+		if err != nil {
+			Error(w, r, s.logger, err)
+			return
+		}
+		h(w, r.WithContext(switchboard.NewContextWithIdentity(r.Context(), id)))
+	})
+}
+
+// clientAddr returns the client's IP for throttling.
+func (s *Server) clientAddr(r *http.Request) string {
+	if s.cfg.TrustProxy {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			first, _, _ := strings.Cut(xff, ",")
+			return strings.TrimSpace(first)
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := s.chat.Store().LastCursor(switchboard.NewContextWithIdentity(ctx, switchboard.Identity{Domain: "-", Extension: "-"})); err != nil {
+		Error(w, r, s.logger, switchboard.Errorf(switchboard.EUNAVAILABLE, "Storage is unavailable."))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Write(s.cfg.OpenAPI)
+}

@@ -1,0 +1,546 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/switchboard-chat/switchboard"
+)
+
+var _ switchboard.ChatStore = (*Store)(nil)
+
+const convColumns = `c.id, c.domain, c.kind, c.name, c.direct_key IS NOT NULL, c.created_by, c.created_at, c.updated_at, c.last_seq`
+
+func scanConv(sc interface{ Scan(...any) error }, extra ...any) (*switchboard.Conversation, string, error) {
+	var c switchboard.Conversation
+	var domain string
+	var created, updated int64
+	dest := append([]any{&c.ID, &domain, &c.Kind, &c.Name, &c.Direct, &c.CreatedBy, &created, &updated, &c.LastSeq}, extra...)
+	if err := sc.Scan(dest...); err != nil {
+		return nil, "", err
+	}
+	c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
+	return &c, domain, nil
+}
+
+// member is the caller's row of a conversation.
+type member struct {
+	readSeq, clearedSeq int64
+	unread              int
+	hidden              bool
+}
+
+// conv loads a conversation of the caller's domain that the caller is a
+// member of, with its members, or returns ENOTFOUND.
+func (w *wtx) conv(id switchboard.Identity, convID string) (*switchboard.Conversation, *member, error) {
+	c, domain, err := scanConv(w.queryRow(`SELECT `+convColumns+` FROM conversations c WHERE c.id = ?`, convID))
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && domain != id.Domain) {
+		return nil, nil, errConvNotFound
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("find conversation: %w", err)
+	}
+	if err := w.loadMembers(c); err != nil {
+		return nil, nil, err
+	}
+	var m member
+	err = w.queryRow(`SELECT read_seq, unread, cleared_seq, hidden FROM members WHERE conversation_id = ? AND extension = ?`,
+		convID, id.Extension).Scan(&m.readSeq, &m.unread, &m.clearedSeq, &m.hidden)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, errConvNotFound
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("find member: %w", err)
+	}
+	return c, &m, nil
+}
+
+var errConvNotFound = switchboard.Errorf(switchboard.ENOTFOUND, "Conversation not found.")
+
+func (w *wtx) loadMembers(c *switchboard.Conversation) error {
+	rows, err := w.query(`SELECT extension, read_seq FROM members WHERE conversation_id = ? ORDER BY extension`, c.ID)
+	if err != nil {
+		return fmt.Errorf("list members: %w", err)
+	}
+	defer rows.Close()
+	c.Members, c.Read = nil, map[string]int64{}
+	for rows.Next() {
+		var ext string
+		var seq int64
+		if err := rows.Scan(&ext, &seq); err != nil {
+			return fmt.Errorf("list members: %w", err)
+		}
+		c.Members = append(c.Members, ext)
+		c.Read[ext] = seq
+	}
+	return rows.Err()
+}
+
+// emit records a durable event in the transaction and queues it for
+// publication after commit.
+func (w *wtx) emit(domain, typ, convID string, recipients []string, v any) error {
+	e, err := switchboard.NewEvent(typ, domain, convID, recipients, v)
+	if err != nil {
+		return fmt.Errorf("encode event: %w", err)
+	}
+	res, err := w.exec(`INSERT INTO events (domain, type, conversation_id, data, created_at) VALUES (?, ?, ?, ?, ?)`,
+		domain, typ, convID, []byte(e.Data), ms(w.now))
+	if err != nil {
+		return fmt.Errorf("insert event: %w", err)
+	}
+	if e.Cursor, err = res.LastInsertId(); err != nil {
+		return fmt.Errorf("insert event: %w", err)
+	}
+	for _, r := range recipients {
+		if _, err := w.exec(`INSERT INTO event_recipients (domain, extension, event_id) VALUES (?, ?, ?)`, domain, r, e.Cursor); err != nil {
+			return fmt.Errorf("insert event recipient: %w", err)
+		}
+	}
+	w.op.events = append(w.op.events, e)
+	return nil
+}
+
+// normalizeMembers validates extensions and returns them sorted, without
+// duplicates and without the caller.
+func normalizeMembers(self string, exts []string) ([]string, error) {
+	var out []string
+	for _, ext := range exts {
+		ext = strings.TrimSpace(ext)
+		if err := switchboard.ValidateExtension(ext); err != nil {
+			return nil, err
+		}
+		if ext != self {
+			out = append(out, ext)
+		}
+	}
+	sort.Strings(out)
+	out = slices.Compact(out)
+	if len(out)+1 > switchboard.MaxGroupMembers {
+		return nil, switchboard.Errorf(switchboard.EINVALID, "A conversation has at most %d members.", switchboard.MaxGroupMembers)
+	}
+	return out, nil
+}
+
+func validateGroupName(name string) error {
+	if len([]rune(name)) > switchboard.MaxNameLength {
+		return switchboard.Errorf(switchboard.EINVALID, "A conversation name has at most %d characters.", switchboard.MaxNameLength)
+	}
+	return nil
+}
+
+// CreateConversation implements switchboard.ChatStore.
+func (s *Store) CreateConversation(ctx context.Context, c *switchboard.Conversation) (bool, error) {
+	id, err := identity(ctx)
+	if err != nil {
+		return false, err
+	}
+	others, err := normalizeMembers(id.Extension, c.Members)
+	if err != nil {
+		return false, err
+	}
+	c.Name = strings.TrimSpace(c.Name)
+	if len(others) == 0 {
+		return false, switchboard.Errorf(switchboard.EINVALID, "Choose at least one other extension.")
+	} else if err := validateGroupName(c.Name); err != nil {
+		return false, err
+	}
+	if c.Kind == "" {
+		c.Kind = switchboard.KindChat
+	} else if c.Kind != switchboard.KindChat {
+		return false, switchboard.Errorf(switchboard.EINVALID, "Conversation kind %q is not supported.", c.Kind)
+	}
+	if c.Direct && (len(others) != 1 || c.Name != "") {
+		return false, switchboard.Errorf(switchboard.EINVALID, "A direct conversation has exactly one other member and no name.")
+	}
+	var created bool
+	err = s.write(ctx, func(w *wtx) error {
+		missing, err := w.missingUsers(id.Domain, others)
+		if err != nil {
+			return err
+		} else if len(missing) > 0 {
+			return switchboard.Errorf(switchboard.ENOTFOUND, "Extension %s not found.", joinExts(missing))
+		}
+		var directKey any
+		if c.Direct {
+			key := directKeyOf(id.Extension, others[0])
+			directKey = key
+			var existing string
+			err := w.queryRow(`SELECT id FROM conversations WHERE domain = ? AND direct_key = ?`, id.Domain, key).Scan(&existing)
+			if err == nil {
+				if _, err := w.exec(`UPDATE members SET hidden = 0 WHERE conversation_id = ? AND extension = ?`, existing, id.Extension); err != nil {
+					return fmt.Errorf("unhide conversation: %w", err)
+				}
+				got, m, err := w.conv(id, existing)
+				if err != nil {
+					return err
+				}
+				if err := w.viewerFields(got, m); err != nil {
+					return err
+				}
+				*c = *got
+				return nil
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("find direct conversation: %w", err)
+			}
+		}
+		c.ID = switchboard.NewID("c_")
+		c.CreatedBy, c.CreatedAt, c.UpdatedAt = id.Extension, w.now, w.now
+		c.LastSeq, c.LastMessage, c.Unread, c.LastReadSeq = 0, nil, 0, 0
+		if _, err := w.exec(`INSERT INTO conversations (id, domain, kind, name, direct_key, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, id.Domain, c.Kind, c.Name, directKey, id.Extension, ms(w.now), ms(w.now)); err != nil {
+			return fmt.Errorf("insert conversation: %w", err)
+		}
+		all := append([]string{id.Extension}, others...)
+		sort.Strings(all)
+		for _, ext := range all {
+			if _, err := w.exec(`INSERT INTO members (conversation_id, domain, extension, activity_at) VALUES (?, ?, ?, ?)`,
+				c.ID, id.Domain, ext, ms(w.now)); err != nil {
+				return fmt.Errorf("insert member: %w", err)
+			}
+		}
+		c.Members, c.Read = all, map[string]int64{}
+		for _, ext := range all {
+			c.Read[ext] = 0
+		}
+		created = true
+		return w.emit(id.Domain, switchboard.EventConversationUpdated, c.ID, all, c.Shared())
+	})
+	return created, err
+}
+
+func directKeyOf(a, b string) string {
+	if a > b {
+		a, b = b, a
+	}
+	return a + ":" + b
+}
+
+// viewerFields fills the fields of c that depend on the member m.
+func (w *wtx) viewerFields(c *switchboard.Conversation, m *member) error {
+	c.Unread, c.LastReadSeq, c.LastMessage = m.unread, m.readSeq, nil
+	if c.LastSeq > m.clearedSeq {
+		msg, err := scanMessage(w.queryRow(`SELECT `+messageColumns+` FROM messages WHERE conversation_id = ? AND seq = ?`, c.ID, c.LastSeq))
+		if err != nil {
+			return fmt.Errorf("find last message: %w", err)
+		}
+		c.LastMessage = msg
+	}
+	return nil
+}
+
+// FindConversation implements switchboard.ChatStore. It reads through the
+// writer's snapshot-free read pool.
+func (s *Store) FindConversation(ctx context.Context, convID string) (*switchboard.Conversation, error) {
+	id, err := identity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	row := s.queryRow(ctx, `SELECT `+convColumns+`, m.unread, m.read_seq, m.cleared_seq FROM conversations c
+		JOIN members m ON m.conversation_id = c.id AND m.extension = ?
+		WHERE c.id = ? AND c.domain = ?`, id.Extension, convID, id.Domain)
+	list, err := s.scanConversations(ctx, &singleRow{row})
+	if err != nil {
+		return nil, err
+	} else if len(list) == 0 {
+		return nil, errConvNotFound
+	}
+	return list[0], nil
+}
+
+// ListConversations implements switchboard.ChatStore.
+func (s *Store) ListConversations(ctx context.Context, limit int) ([]*switchboard.Conversation, error) {
+	id, err := identity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.query(ctx, `SELECT `+convColumns+`, m.unread, m.read_seq, m.cleared_seq FROM members m
+		JOIN conversations c ON c.id = m.conversation_id
+		WHERE m.domain = ? AND m.extension = ? AND m.hidden = 0
+		ORDER BY m.activity_at DESC LIMIT ?`, id.Domain, id.Extension, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list conversations: %w", err)
+	}
+	defer rows.Close()
+	return s.scanConversations(ctx, rows)
+}
+
+type rowScanner interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+}
+
+// singleRow adapts *sql.Row to rowScanner.
+type singleRow struct{ row *sql.Row }
+
+func (r *singleRow) Next() bool { return r.row != nil }
+func (r *singleRow) Scan(dest ...any) error {
+	err := r.row.Scan(dest...)
+	r.row = nil
+	return err
+}
+func (r *singleRow) Err() error { return nil }
+
+// scanConversations reads conversations with the viewer's unread, read_seq
+// and cleared_seq, then their members and last messages in two queries.
+func (s *Store) scanConversations(ctx context.Context, rows rowScanner) ([]*switchboard.Conversation, error) {
+	var out []*switchboard.Conversation
+	var cleared []int64
+	byID := map[string]*switchboard.Conversation{}
+	for rows.Next() {
+		var unread int
+		var readSeq, clearedSeq int64
+		c, _, err := scanConv(rows, &unread, &readSeq, &clearedSeq)
+		if errors.Is(err, sql.ErrNoRows) {
+			break
+		} else if err != nil {
+			return nil, fmt.Errorf("scan conversation: %w", err)
+		}
+		c.Unread, c.LastReadSeq = unread, readSeq
+		c.Read = map[string]int64{}
+		out = append(out, c)
+		cleared = append(cleared, clearedSeq)
+		byID[c.ID] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list conversations: %w", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	ids := make([]any, len(out))
+	for i, c := range out {
+		ids[i] = c.ID
+	}
+	in := "?" + strings.Repeat(",?", len(out)-1)
+	mrows, err := s.rdb.QueryContext(ctx, `SELECT conversation_id, extension, read_seq FROM members WHERE conversation_id IN (`+in+`) ORDER BY conversation_id, extension`, ids...)
+	if err != nil {
+		return nil, fmt.Errorf("list members: %w", err)
+	}
+	defer mrows.Close()
+	for mrows.Next() {
+		var cid, ext string
+		var seq int64
+		if err := mrows.Scan(&cid, &ext, &seq); err != nil {
+			return nil, fmt.Errorf("list members: %w", err)
+		}
+		c := byID[cid]
+		c.Members = append(c.Members, ext)
+		c.Read[ext] = seq
+	}
+	if err := mrows.Err(); err != nil {
+		return nil, fmt.Errorf("list members: %w", err)
+	}
+	var keys []any
+	var conds []string
+	for i, c := range out {
+		if c.LastSeq > cleared[i] {
+			conds = append(conds, "(conversation_id = ? AND seq = ?)")
+			keys = append(keys, c.ID, c.LastSeq)
+		}
+	}
+	if len(conds) == 0 {
+		return out, nil
+	}
+	lrows, err := s.rdb.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages WHERE `+strings.Join(conds, " OR "), keys...)
+	if err != nil {
+		return nil, fmt.Errorf("list last messages: %w", err)
+	}
+	defer lrows.Close()
+	for lrows.Next() {
+		m, err := scanMessage(lrows)
+		if err != nil {
+			return nil, fmt.Errorf("list last messages: %w", err)
+		}
+		byID[m.ConversationID].LastMessage = m
+	}
+	return out, lrows.Err()
+}
+
+// DeleteConversation implements switchboard.ChatStore.
+func (s *Store) DeleteConversation(ctx context.Context, convID string) error {
+	id, err := identity(ctx)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(w *wtx) error {
+		c, _, err := w.conv(id, convID)
+		if err != nil {
+			return err
+		}
+		if _, err := w.exec(`UPDATE members SET hidden = 1, cleared_seq = ?, unread = 0, read_seq = max(read_seq, ?) WHERE conversation_id = ? AND extension = ?`,
+			c.LastSeq, c.LastSeq, c.ID, id.Extension); err != nil {
+			return fmt.Errorf("hide conversation: %w", err)
+		}
+		return w.emit(id.Domain, switchboard.EventConversationDeleted, c.ID, []string{id.Extension}, map[string]string{"id": c.ID})
+	})
+}
+
+// RenameConversation implements switchboard.ChatStore.
+func (s *Store) RenameConversation(ctx context.Context, convID, name string) (*switchboard.Conversation, error) {
+	id, err := identity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	name = strings.TrimSpace(name)
+	if err := validateGroupName(name); err != nil {
+		return nil, err
+	}
+	var out *switchboard.Conversation
+	err = s.write(ctx, func(w *wtx) error {
+		c, m, err := w.conv(id, convID)
+		if err != nil {
+			return err
+		} else if c.Direct {
+			return switchboard.Errorf(switchboard.EINVALID, "A direct conversation cannot be renamed.")
+		} else if c.Name == name {
+			out = c
+			return w.viewerFields(c, m)
+		}
+		if _, err := w.exec(`UPDATE conversations SET name = ? WHERE id = ?`, name, c.ID); err != nil {
+			return fmt.Errorf("rename conversation: %w", err)
+		}
+		c.Name = name
+		sys := &switchboard.Message{Kind: switchboard.MessageRenamed, Name: name}
+		if err := w.appendSystem(id, c, sys, c.Members); err != nil {
+			return err
+		}
+		out = c
+		return w.viewerFields(c, m)
+	})
+	return out, err
+}
+
+// AddMembers implements switchboard.ChatStore.
+func (s *Store) AddMembers(ctx context.Context, convID string, exts []string) (*switchboard.Conversation, error) {
+	id, err := identity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	add, err := normalizeMembers(id.Extension, exts)
+	if err != nil {
+		return nil, err
+	} else if len(add) == 0 {
+		return nil, switchboard.Errorf(switchboard.EINVALID, "Choose at least one extension to add.")
+	}
+	var out *switchboard.Conversation
+	err = s.write(ctx, func(w *wtx) error {
+		c, m, err := w.conv(id, convID)
+		if err != nil {
+			return err
+		} else if c.Direct {
+			return switchboard.Errorf(switchboard.EINVALID, "People cannot be added to a direct conversation; start a group instead.")
+		}
+		missing, err := w.missingUsers(id.Domain, add)
+		if err != nil {
+			return err
+		} else if len(missing) > 0 {
+			return switchboard.Errorf(switchboard.ENOTFOUND, "Extension %s not found.", joinExts(missing))
+		}
+		var added []string
+		for _, ext := range add {
+			if !c.IsMember(ext) {
+				added = append(added, ext)
+			}
+		}
+		if len(added) == 0 {
+			out = c
+			return w.viewerFields(c, m)
+		} else if len(c.Members)+len(added) > switchboard.MaxGroupMembers {
+			return switchboard.Errorf(switchboard.EINVALID, "A conversation has at most %d members.", switchboard.MaxGroupMembers)
+		}
+		for _, ext := range added {
+			if _, err := w.exec(`INSERT INTO members (conversation_id, domain, extension, read_seq, activity_at) VALUES (?, ?, ?, ?, ?)`,
+				c.ID, id.Domain, ext, c.LastSeq, ms(w.now)); err != nil {
+				return fmt.Errorf("insert member: %w", err)
+			}
+			c.Members = append(c.Members, ext)
+			c.Read[ext] = c.LastSeq
+		}
+		sort.Strings(c.Members)
+		if err := w.appendSystem(id, c, &switchboard.Message{Kind: switchboard.MessageMemberAdded, Targets: added}, c.Members); err != nil {
+			return err
+		}
+		out = c
+		return w.viewerFields(c, m)
+	})
+	return out, err
+}
+
+// RemoveMember implements switchboard.ChatStore.
+func (s *Store) RemoveMember(ctx context.Context, convID, ext string) (*switchboard.Conversation, error) {
+	id, err := identity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out *switchboard.Conversation
+	err = s.write(ctx, func(w *wtx) error {
+		c, m, err := w.conv(id, convID)
+		if err != nil {
+			return err
+		} else if c.Direct {
+			return switchboard.Errorf(switchboard.EINVALID, "Nobody can be removed from a direct conversation; delete it instead.")
+		} else if !c.IsMember(ext) {
+			return switchboard.Errorf(switchboard.ENOTFOUND, "Extension %s is not a member of this conversation.", ext)
+		}
+		kind := switchboard.MessageMemberRemoved
+		if ext == id.Extension {
+			kind = switchboard.MessageMemberLeft
+		}
+		remaining := slices.DeleteFunc(slices.Clone(c.Members), func(e string) bool { return e == ext })
+		if _, err := w.exec(`DELETE FROM members WHERE conversation_id = ? AND extension = ?`, c.ID, ext); err != nil {
+			return fmt.Errorf("delete member: %w", err)
+		}
+		c.Members = remaining
+		delete(c.Read, ext)
+		if len(remaining) > 0 {
+			if err := w.appendSystem(id, c, &switchboard.Message{Kind: kind, Targets: []string{ext}}, remaining); err != nil {
+				return err
+			}
+		}
+		if err := w.emit(id.Domain, switchboard.EventConversationDeleted, c.ID, []string{ext}, map[string]string{"id": c.ID}); err != nil {
+			return err
+		}
+		out = c
+		if ext == id.Extension {
+			return nil
+		}
+		return w.viewerFields(c, m)
+	})
+	return out, err
+}
+
+// MarkRead implements switchboard.ChatStore.
+func (s *Store) MarkRead(ctx context.Context, convID string, seq int64) error {
+	id, err := identity(ctx)
+	if err != nil {
+		return err
+	}
+	if seq < 0 {
+		return switchboard.Errorf(switchboard.EINVALID, "seq must not be negative.")
+	}
+	return s.write(ctx, func(w *wtx) error {
+		c, m, err := w.conv(id, convID)
+		if err != nil {
+			return err
+		}
+		seq := min(seq, c.LastSeq)
+		if seq <= m.readSeq {
+			return nil
+		}
+		var unread int
+		if err := w.queryRow(`SELECT count(*) FROM messages WHERE conversation_id = ? AND seq > ? AND sender <> ? AND kind = 'text' AND deleted = 0`,
+			c.ID, seq, id.Extension).Scan(&unread); err != nil {
+			return fmt.Errorf("count unread: %w", err)
+		}
+		if _, err := w.exec(`UPDATE members SET read_seq = ?, unread = ? WHERE conversation_id = ? AND extension = ?`,
+			seq, unread, c.ID, id.Extension); err != nil {
+			return fmt.Errorf("mark read: %w", err)
+		}
+		c.Read[id.Extension] = seq
+		return w.emit(id.Domain, switchboard.EventConversationUpdated, c.ID, c.Members, c.Shared())
+	})
+}

@@ -1,0 +1,364 @@
+// Package sqlite implements Switchboard's storage on an embedded SQLite
+// database (modernc.org/sqlite, pure Go) in WAL mode.
+//
+// All writes go through one writer goroutine that commits them in groups: a
+// batch of concurrent writes shares one transaction and one fsync, each
+// write isolated by a savepoint so that one failing write does not affect the
+// others. Because there is exactly one writer, event ids are assigned in
+// commit order, and the events of each commit are handed to the
+// EventPublisher in that order before the writes are acknowledged. Reads use
+// a separate pool of read-only connections and never wait for the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard-chat/switchboard"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// maxBatch bounds how many writes share one transaction.
+const maxBatch = 512
+
+// Store is a SQLite-backed switchboard.DirectoryStore and ChatStore.
+type Store struct {
+	path   string
+	logger *slog.Logger
+	pub    switchboard.EventPublisher
+	now    func() time.Time
+
+	wdb *sql.DB // exactly one connection, used only by the writer goroutine
+	rdb *sql.DB // read-only pool
+
+	ops     chan *op
+	closed  chan struct{}
+	done    chan struct{}
+	closeMu sync.Mutex
+
+	stmtMu sync.Mutex
+	rstmts map[string]*sql.Stmt
+}
+
+// Options configure a Store.
+type Options struct {
+	// Publisher receives the events of every commit, in commit order. Nil
+	// discards them.
+	Publisher switchboard.EventPublisher
+	Logger    *slog.Logger
+	// Now replaces the clock in tests.
+	Now func() time.Time
+}
+
+// Open opens (creating if needed) the database at path and applies pending
+// migrations. The caller must Close it.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	s := &Store{
+		path:   path,
+		logger: opts.Logger,
+		pub:    opts.Publisher,
+		now:    opts.Now,
+		ops:    make(chan *op, 4096),
+		closed: make(chan struct{}),
+		done:   make(chan struct{}),
+		rstmts: map[string]*sql.Stmt{},
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
+	var err error
+	if s.wdb, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate"); err != nil {
+		return nil, fmt.Errorf("open writer: %w", err)
+	}
+	s.wdb.SetMaxOpenConns(1)
+	s.wdb.SetMaxIdleConns(1)
+	s.wdb.SetConnMaxLifetime(0)
+	if err := s.migrate(ctx); err != nil {
+		s.wdb.Close()
+		return nil, err
+	}
+	if s.rdb, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)"); err != nil {
+		s.wdb.Close()
+		return nil, fmt.Errorf("open readers: %w", err)
+	}
+	s.rdb.SetMaxOpenConns(8)
+	s.rdb.SetMaxIdleConns(8)
+	s.rdb.SetConnMaxLifetime(0)
+	go s.writer()
+	return s, nil
+}
+
+// Close stops the writer after the writes already queued and closes the
+// database.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	select {
+	case <-s.closed:
+		s.closeMu.Unlock()
+		return nil
+	default:
+	}
+	close(s.closed)
+	s.closeMu.Unlock()
+	<-s.done
+	return errors.Join(s.rdb.Close(), s.wdb.Close())
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	var version int
+	if err := s.wdb.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		n, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: bad name", name)
+		} else if n <= version {
+			continue
+		}
+		body, err := migrationFS.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		tx, err := s.wdb.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: %w", base, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", n)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: %w", base, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %s: %w", base, err)
+		}
+		s.logger.Info("applied migration", "name", base)
+	}
+	return nil
+}
+
+// op is one write: fn runs inside the batch transaction, within a savepoint.
+type op struct {
+	fn     func(w *wtx) error
+	events []*switchboard.Event
+	err    error
+	done   chan struct{}
+}
+
+// wtx is the writer's view of the current transaction.
+type wtx struct {
+	s   *Store
+	ctx context.Context
+	tx  *sql.Tx
+	now time.Time
+	op  *op
+
+	stmts map[string]*sql.Stmt // shared by the whole batch
+}
+
+func (w *wtx) exec(query string, args ...any) (sql.Result, error) {
+	if st := w.stmt(query); st != nil {
+		return st.ExecContext(w.ctx, args...)
+	}
+	return w.tx.ExecContext(w.ctx, query, args...)
+}
+
+func (w *wtx) queryRow(query string, args ...any) *sql.Row {
+	if st := w.stmt(query); st != nil {
+		return st.QueryRowContext(w.ctx, args...)
+	}
+	return w.tx.QueryRowContext(w.ctx, query, args...)
+}
+
+func (w *wtx) query(query string, args ...any) (*sql.Rows, error) {
+	if st := w.stmt(query); st != nil {
+		return st.QueryContext(w.ctx, args...)
+	}
+	return w.tx.QueryContext(w.ctx, query, args...)
+}
+
+// write queues fn and waits until its batch has committed and its events
+// are published. A write that was never started honours ctx; once started it
+// runs to the end so that it is either wholly committed or not at all.
+func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
+	o := &op{fn: fn, done: make(chan struct{})}
+	select {
+	case s.ops <- o:
+	case <-s.closed:
+		return switchboard.Errorf(switchboard.EUNAVAILABLE, "The server is shutting down.")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	<-o.done
+	return o.err
+}
+
+func (s *Store) writer() {
+	defer close(s.done)
+	batch := make([]*op, 0, maxBatch)
+	for {
+		var first *op
+		select {
+		case first = <-s.ops:
+		case <-s.closed:
+			// Finish what was queued before Close.
+			select {
+			case first = <-s.ops:
+			default:
+				return
+			}
+		}
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case o := <-s.ops:
+				batch = append(batch, o)
+			default:
+				break fill
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+func (s *Store) commit(batch []*op) {
+	ctx := context.Background()
+	finish := func(err error) {
+		for _, o := range batch {
+			if o.err == nil {
+				o.err = err
+			}
+			close(o.done)
+		}
+	}
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		finish(fmt.Errorf("begin: %w", err))
+		return
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	stmts := map[string]*sql.Stmt{}
+	for _, o := range batch {
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
+			tx.Rollback()
+			finish(fmt.Errorf("savepoint: %w", err))
+			return
+		}
+		w := &wtx{s: s, ctx: ctx, tx: tx, now: now, op: o, stmts: stmts}
+		if o.err = o.fn(w); o.err != nil {
+			o.events = nil
+			if _, err := tx.ExecContext(ctx, "ROLLBACK TO op"); err != nil {
+				tx.Rollback()
+				finish(fmt.Errorf("rollback to savepoint: %w", err))
+				return
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE op"); err != nil {
+			tx.Rollback()
+			finish(fmt.Errorf("release savepoint: %w", err))
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		for _, o := range batch {
+			o.events = nil
+		}
+		finish(fmt.Errorf("commit: %w", err))
+		return
+	}
+	if s.pub != nil {
+		var events []*switchboard.Event
+		for _, o := range batch {
+			events = append(events, o.events...)
+		}
+		if len(events) > 0 {
+			s.pub.Publish(events...)
+		}
+	}
+	finish(nil)
+}
+
+// stmt returns a statement prepared on the batch transaction, once per
+// batch, or nil if it cannot be prepared (the caller then runs the query
+// directly, which reports the error).
+func (w *wtx) stmt(query string) *sql.Stmt {
+	if st, ok := w.stmts[query]; ok {
+		return st
+	}
+	st, err := w.tx.PrepareContext(w.ctx, query)
+	if err != nil {
+		return nil
+	}
+	w.stmts[query] = st
+	return st
+}
+
+// rstmt returns a statement prepared once on the read pool.
+func (s *Store) rstmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st, ok := s.rstmts[query]; ok {
+		return st, nil
+	}
+	st, err := s.rdb.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	s.rstmts[query] = st
+	return st, nil
+}
+
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := s.rstmt(ctx, query)
+	if err != nil {
+		return s.rdb.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.rstmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func identity(ctx context.Context) (switchboard.Identity, error) {
+	id, ok := switchboard.IdentityFromContext(ctx)
+	if !ok {
+		return id, switchboard.Errorf(switchboard.EUNAUTHORIZED, "Sign in first.")
+	}
+	return id, nil
+}

@@ -1,0 +1,245 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/switchboard-chat/switchboard"
+)
+
+var _ switchboard.DirectoryStore = (*Store)(nil)
+
+// CreateDomain implements switchboard.DirectoryStore.
+func (s *Store) CreateDomain(ctx context.Context, d *switchboard.Domain) error {
+	if err := switchboard.ValidateDomainName(d.Name); err != nil {
+		return err
+	}
+	if d.DisplayName == "" {
+		d.DisplayName = d.Name
+	}
+	return s.write(ctx, func(w *wtx) error {
+		var n int
+		if err := w.queryRow(`SELECT count(*) FROM domains WHERE name = ?`, d.Name).Scan(&n); err != nil {
+			return fmt.Errorf("find domain: %w", err)
+		} else if n > 0 {
+			return switchboard.Errorf(switchboard.ECONFLICT, "Domain %s exists already.", d.Name)
+		}
+		d.CreatedAt = w.now
+		if _, err := w.exec(`INSERT INTO domains (name, display_name, created_at) VALUES (?, ?, ?)`,
+			d.Name, d.DisplayName, ms(d.CreatedAt)); err != nil {
+			return fmt.Errorf("insert domain: %w", err)
+		}
+		return nil
+	})
+}
+
+// FindDomain implements switchboard.DirectoryStore.
+func (s *Store) FindDomain(ctx context.Context, name string) (*switchboard.Domain, error) {
+	var d switchboard.Domain
+	var created int64
+	err := s.queryRow(ctx, `SELECT name, display_name, created_at FROM domains WHERE name = ?`, name).
+		Scan(&d.Name, &d.DisplayName, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, switchboard.Errorf(switchboard.ENOTFOUND, "Domain %s not found.", name)
+	} else if err != nil {
+		return nil, fmt.Errorf("find domain: %w", err)
+	}
+	d.CreatedAt = fromMS(created)
+	return &d, nil
+}
+
+// ListDomains implements switchboard.DirectoryStore.
+func (s *Store) ListDomains(ctx context.Context) ([]*switchboard.Domain, error) {
+	rows, err := s.query(ctx, `SELECT name, display_name, created_at FROM domains ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list domains: %w", err)
+	}
+	defer rows.Close()
+	var out []*switchboard.Domain
+	for rows.Next() {
+		var d switchboard.Domain
+		var created int64
+		if err := rows.Scan(&d.Name, &d.DisplayName, &created); err != nil {
+			return nil, fmt.Errorf("list domains: %w", err)
+		}
+		d.CreatedAt = fromMS(created)
+		out = append(out, &d)
+	}
+	return out, rows.Err()
+}
+
+// CreateUser implements switchboard.DirectoryStore.
+func (s *Store) CreateUser(ctx context.Context, u *switchboard.User) error {
+	if err := switchboard.ValidateExtension(u.Extension); err != nil {
+		return err
+	} else if err := switchboard.ValidateName(u.Name); err != nil {
+		return err
+	} else if !u.Level.Valid() {
+		return switchboard.Errorf(switchboard.EINVALID, "Level %q is not valid.", u.Level)
+	}
+	return s.write(ctx, func(w *wtx) error {
+		var n int
+		if err := w.queryRow(`SELECT count(*) FROM domains WHERE name = ?`, u.Domain).Scan(&n); err != nil {
+			return fmt.Errorf("find domain: %w", err)
+		} else if n == 0 {
+			return switchboard.Errorf(switchboard.ENOTFOUND, "Domain %s not found.", u.Domain)
+		}
+		if err := w.queryRow(`SELECT count(*) FROM users WHERE domain = ? AND extension = ?`, u.Domain, u.Extension).Scan(&n); err != nil {
+			return fmt.Errorf("find user: %w", err)
+		} else if n > 0 {
+			return switchboard.Errorf(switchboard.ECONFLICT, "Extension %s exists already.", u.Address())
+		}
+		u.CreatedAt = w.now
+		if _, err := w.exec(`INSERT INTO users (domain, extension, name, level, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			u.Domain, u.Extension, u.Name, string(u.Level), u.PasswordHash, ms(u.CreatedAt)); err != nil {
+			return fmt.Errorf("insert user: %w", err)
+		}
+		return nil
+	})
+}
+
+const userColumns = `domain, extension, name, level, password_hash, created_at`
+
+func scanUser(sc interface{ Scan(...any) error }) (*switchboard.User, error) {
+	var u switchboard.User
+	var level string
+	var created int64
+	if err := sc.Scan(&u.Domain, &u.Extension, &u.Name, &level, &u.PasswordHash, &created); err != nil {
+		return nil, err
+	}
+	u.Level, u.CreatedAt = switchboard.Level(level), fromMS(created)
+	return &u, nil
+}
+
+// FindUser implements switchboard.DirectoryStore.
+func (s *Store) FindUser(ctx context.Context, domain, ext string) (*switchboard.User, error) {
+	u, err := scanUser(s.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE domain = ? AND extension = ?`, domain, ext))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, switchboard.Errorf(switchboard.ENOTFOUND, "Extension %s@%s not found.", ext, domain)
+	} else if err != nil {
+		return nil, fmt.Errorf("find user: %w", err)
+	}
+	return u, nil
+}
+
+// ListUsers implements switchboard.DirectoryStore.
+func (s *Store) ListUsers(ctx context.Context, domain, q string) ([]*switchboard.User, error) {
+	rows, err := s.query(ctx, `SELECT `+userColumns+` FROM users WHERE domain = ? ORDER BY extension`, domain)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	var out []*switchboard.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list users: %w", err)
+		}
+		if switchboard.MatchUser(u, q) {
+			out = append(out, u)
+		}
+	}
+	return out, rows.Err()
+}
+
+// UpdateUser implements switchboard.DirectoryStore.
+func (s *Store) UpdateUser(ctx context.Context, domain, ext string, upd switchboard.UserUpdate) (*switchboard.User, error) {
+	if upd.Name != nil {
+		if err := switchboard.ValidateName(*upd.Name); err != nil {
+			return nil, err
+		}
+	}
+	if upd.Level != nil && !upd.Level.Valid() {
+		return nil, switchboard.Errorf(switchboard.EINVALID, "Level %q is not valid.", *upd.Level)
+	}
+	var out *switchboard.User
+	err := s.write(ctx, func(w *wtx) error {
+		u, err := scanUser(w.queryRow(`SELECT `+userColumns+` FROM users WHERE domain = ? AND extension = ?`, domain, ext))
+		if errors.Is(err, sql.ErrNoRows) {
+			return switchboard.Errorf(switchboard.ENOTFOUND, "Extension %s@%s not found.", ext, domain)
+		} else if err != nil {
+			return fmt.Errorf("find user: %w", err)
+		}
+		if upd.Name != nil {
+			u.Name = *upd.Name
+		}
+		if upd.Level != nil {
+			u.Level = *upd.Level
+		}
+		if upd.PasswordHash != nil {
+			u.PasswordHash = *upd.PasswordHash
+		}
+		if _, err := w.exec(`UPDATE users SET name = ?, level = ?, password_hash = ? WHERE domain = ? AND extension = ?`,
+			u.Name, string(u.Level), u.PasswordHash, domain, ext); err != nil {
+			return fmt.Errorf("update user: %w", err)
+		}
+		if upd.PasswordHash != nil {
+			// A new password ends every session of the user.
+			if _, err := w.exec(`DELETE FROM sessions WHERE domain = ? AND extension = ?`, domain, ext); err != nil {
+				return fmt.Errorf("delete sessions: %w", err)
+			}
+		}
+		out = u
+		return nil
+	})
+	return out, err
+}
+
+// CreateSession implements switchboard.DirectoryStore.
+func (s *Store) CreateSession(ctx context.Context, sess *switchboard.Session) error {
+	return s.write(ctx, func(w *wtx) error {
+		sess.CreatedAt = w.now
+		if _, err := w.exec(`DELETE FROM sessions WHERE expires_at < ?`, ms(w.now)); err != nil {
+			return fmt.Errorf("expire sessions: %w", err)
+		}
+		if _, err := w.exec(`INSERT INTO sessions (token_hash, domain, extension, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+			sess.TokenHash, sess.Domain, sess.Extension, ms(sess.CreatedAt), ms(sess.ExpiresAt)); err != nil {
+			return fmt.Errorf("insert session: %w", err)
+		}
+		return nil
+	})
+}
+
+// FindSession implements switchboard.DirectoryStore.
+func (s *Store) FindSession(ctx context.Context, tokenHash string) (*switchboard.Session, error) {
+	var sess switchboard.Session
+	var created, expires int64
+	err := s.queryRow(ctx, `SELECT token_hash, domain, extension, created_at, expires_at FROM sessions WHERE token_hash = ? AND expires_at > ?`,
+		tokenHash, ms(s.now())).Scan(&sess.TokenHash, &sess.Domain, &sess.Extension, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, switchboard.Errorf(switchboard.ENOTFOUND, "Session not found.")
+	} else if err != nil {
+		return nil, fmt.Errorf("find session: %w", err)
+	}
+	sess.CreatedAt, sess.ExpiresAt = fromMS(created), fromMS(expires)
+	return &sess, nil
+}
+
+// DeleteSession implements switchboard.DirectoryStore.
+func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
+	return s.write(ctx, func(w *wtx) error {
+		if _, err := w.exec(`DELETE FROM sessions WHERE token_hash = ?`, tokenHash); err != nil {
+			return fmt.Errorf("delete session: %w", err)
+		}
+		return nil
+	})
+}
+
+// userExists reports which of exts are extensions of domain.
+func (w *wtx) missingUsers(domain string, exts []string) ([]string, error) {
+	var missing []string
+	for _, ext := range exts {
+		var n int
+		if err := w.queryRow(`SELECT count(*) FROM users WHERE domain = ? AND extension = ?`, domain, ext).Scan(&n); err != nil {
+			return nil, fmt.Errorf("find user: %w", err)
+		} else if n == 0 {
+			missing = append(missing, ext)
+		}
+	}
+	return missing, nil
+}
+
+func joinExts(exts []string) string { return strings.Join(exts, ", ") }

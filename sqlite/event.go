@@ -1,0 +1,76 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/switchboard-chat/switchboard"
+)
+
+// EventsSince implements switchboard.ChatStore.
+func (s *Store) EventsSince(ctx context.Context, cursor int64, limit int) ([]*switchboard.Event, error) {
+	id, err := identity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var pruned, last int64
+	if err := s.queryRow(ctx, `SELECT coalesce((SELECT value FROM meta WHERE key = 'events_pruned_through'), 0),
+		coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)`).Scan(&pruned, &last); err != nil {
+		return nil, fmt.Errorf("read event bounds: %w", err)
+	}
+	if cursor < pruned || cursor > last {
+		return nil, switchboard.ErrCursorExpired
+	}
+	rows, err := s.query(ctx, `SELECT e.id, e.type, e.conversation_id, e.data FROM event_recipients r
+		JOIN events e ON e.id = r.event_id
+		WHERE r.domain = ? AND r.extension = ? AND r.event_id > ?
+		ORDER BY r.event_id LIMIT ?`, id.Domain, id.Extension, cursor, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	defer rows.Close()
+	var out []*switchboard.Event
+	for rows.Next() {
+		e := &switchboard.Event{Domain: id.Domain, Recipients: []string{id.Extension}}
+		var data []byte
+		if err := rows.Scan(&e.Cursor, &e.Type, &e.ConversationID, &data); err != nil {
+			return nil, fmt.Errorf("list events: %w", err)
+		}
+		e.Data = data
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// LastCursor implements switchboard.ChatStore.
+func (s *Store) LastCursor(ctx context.Context) (int64, error) {
+	var last int64
+	if err := s.queryRow(ctx, `SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)`).Scan(&last); err != nil {
+		return 0, fmt.Errorf("read last cursor: %w", err)
+	}
+	return last, nil
+}
+
+// PruneEvents implements switchboard.ChatStore.
+func (s *Store) PruneEvents(ctx context.Context, before time.Time) error {
+	return s.write(ctx, func(w *wtx) error {
+		var through int64
+		if err := w.queryRow(`SELECT coalesce(max(id), 0) FROM events WHERE created_at < ?`, ms(before)).Scan(&through); err != nil {
+			return fmt.Errorf("find old events: %w", err)
+		} else if through == 0 {
+			return nil
+		}
+		if _, err := w.exec(`DELETE FROM event_recipients WHERE event_id <= ?`, through); err != nil {
+			return fmt.Errorf("prune event recipients: %w", err)
+		}
+		if _, err := w.exec(`DELETE FROM events WHERE id <= ?`, through); err != nil {
+			return fmt.Errorf("prune events: %w", err)
+		}
+		if _, err := w.exec(`INSERT INTO meta (key, value) VALUES ('events_pruned_through', ?)
+			ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)`, through); err != nil {
+			return fmt.Errorf("record pruning: %w", err)
+		}
+		return nil
+	})
+}

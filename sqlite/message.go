@@ -1,0 +1,270 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/switchboard-chat/switchboard"
+)
+
+const messageColumns = `conversation_id, seq, id, client_id, sender, body, attachments, kind, targets, name, created_at, edited_at, deleted, status, error`
+
+func scanMessage(sc interface{ Scan(...any) error }) (*switchboard.Message, error) {
+	var m switchboard.Message
+	var attachments, targets string
+	var created int64
+	var edited sql.NullInt64
+	if err := sc.Scan(&m.ConversationID, &m.Seq, &m.ID, &m.ClientID, &m.Sender, &m.Body, &attachments, &m.Kind,
+		&targets, &m.Name, &created, &edited, &m.Deleted, &m.Status, &m.Error); err != nil {
+		return nil, err
+	}
+	m.CreatedAt = fromMS(created)
+	if edited.Valid {
+		t := fromMS(edited.Int64)
+		m.EditedAt = &t
+	}
+	m.Attachments = []*switchboard.Attachment{}
+	if attachments != "" {
+		if err := json.Unmarshal([]byte(attachments), &m.Attachments); err != nil {
+			return nil, fmt.Errorf("decode attachments: %w", err)
+		}
+	}
+	if targets != "" {
+		if err := json.Unmarshal([]byte(targets), &m.Targets); err != nil {
+			return nil, fmt.Errorf("decode targets: %w", err)
+		}
+	}
+	return &m, nil
+}
+
+func encodeList[T any](v []T) (string, error) {
+	if len(v) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+// insertMessage stores m as the next message of c (setting ID, Seq,
+// CreatedAt), moves the conversation's last message and activity, and
+// emits message.created to recipients. unread says whether the other
+// members' unread counts grow.
+func (w *wtx) insertMessage(id switchboard.Identity, c *switchboard.Conversation, m *switchboard.Message, unread bool, recipients []string) error {
+	m.ID = switchboard.NewID("m_")
+	m.ConversationID = c.ID
+	m.Seq = c.LastSeq + 1
+	m.Sender = id.Extension
+	m.CreatedAt = w.now
+	m.EditedAt, m.Deleted = nil, false
+	if m.Attachments == nil {
+		m.Attachments = []*switchboard.Attachment{}
+	}
+	attachments, err := encodeList(m.Attachments)
+	if err != nil {
+		return fmt.Errorf("encode attachments: %w", err)
+	}
+	targets, err := encodeList(m.Targets)
+	if err != nil {
+		return fmt.Errorf("encode targets: %w", err)
+	}
+	if _, err := w.exec(`INSERT INTO messages (`+messageColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, ?, ?)`,
+		m.ConversationID, m.Seq, m.ID, m.ClientID, m.Sender, m.Body, attachments, m.Kind, targets, m.Name,
+		ms(m.CreatedAt), m.Status, m.Error); err != nil {
+		return fmt.Errorf("insert message: %w", err)
+	}
+	if _, err := w.exec(`UPDATE conversations SET last_seq = ?, last_message_id = ?, updated_at = ? WHERE id = ?`,
+		m.Seq, m.ID, ms(w.now), c.ID); err != nil {
+		return fmt.Errorf("update conversation: %w", err)
+	}
+	inc := 0
+	if unread {
+		inc = 1
+	}
+	if _, err := w.exec(`UPDATE members SET unread = unread + ?, activity_at = ?, hidden = 0 WHERE conversation_id = ? AND extension <> ?`,
+		inc, ms(w.now), c.ID, id.Extension); err != nil {
+		return fmt.Errorf("update members: %w", err)
+	}
+	if _, err := w.exec(`UPDATE members SET read_seq = ?, unread = 0, activity_at = ?, hidden = 0 WHERE conversation_id = ? AND extension = ?`,
+		m.Seq, ms(w.now), c.ID, id.Extension); err != nil {
+		return fmt.Errorf("update sender: %w", err)
+	}
+	c.LastSeq, c.UpdatedAt = m.Seq, w.now
+	if c.Read != nil && c.IsMember(id.Extension) {
+		c.Read[id.Extension] = m.Seq
+	}
+	return w.emit(id.Domain, switchboard.EventMessageCreated, c.ID, recipients, m)
+}
+
+// appendSystem adds a system message and announces the changed
+// conversation to recipients.
+func (w *wtx) appendSystem(id switchboard.Identity, c *switchboard.Conversation, m *switchboard.Message, recipients []string) error {
+	if err := w.insertMessage(id, c, m, false, recipients); err != nil {
+		return err
+	}
+	return w.emit(id.Domain, switchboard.EventConversationUpdated, c.ID, recipients, c.Shared())
+}
+
+// SendMessage implements switchboard.ChatStore.
+func (s *Store) SendMessage(ctx context.Context, m *switchboard.Message) (bool, error) {
+	id, err := identity(ctx)
+	if err != nil {
+		return false, err
+	}
+	if len(m.ClientID) > switchboard.MaxClientIDLength {
+		return false, switchboard.Errorf(switchboard.EINVALID, "client_id has at most %d characters.", switchboard.MaxClientIDLength)
+	}
+	if err := switchboard.ValidateBody(m.Body, len(m.Attachments), switchboard.MaxBodyLength); err != nil {
+		return false, err
+	}
+	if m.Kind == "" {
+		m.Kind = switchboard.MessageText
+	}
+	var created bool
+	err = s.write(ctx, func(w *wtx) error {
+		c, _, err := w.conv(id, m.ConversationID)
+		if err != nil {
+			return err
+		}
+		if m.ClientID != "" {
+			prev, err := scanMessage(w.queryRow(`SELECT `+messageColumns+` FROM messages WHERE conversation_id = ? AND sender = ? AND client_id = ?`,
+				c.ID, id.Extension, m.ClientID))
+			if err == nil {
+				*m = *prev
+				return nil
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("find message by client id: %w", err)
+			}
+		}
+		created = true
+		return w.insertMessage(id, c, m, true, c.Members)
+	})
+	return created, err
+}
+
+// ListMessages implements switchboard.ChatStore.
+func (s *Store) ListMessages(ctx context.Context, convID string, q switchboard.MessageQuery) ([]*switchboard.Message, error) {
+	id, err := identity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if q.Limit <= 0 {
+		q.Limit = switchboard.DefaultMessagesLimit
+	}
+	q.Limit = min(q.Limit, switchboard.MaxMessagesLimit)
+	var cleared int64
+	err = s.queryRow(ctx, `SELECT m.cleared_seq FROM members m JOIN conversations c ON c.id = m.conversation_id
+		WHERE m.conversation_id = ? AND m.extension = ? AND c.domain = ?`, convID, id.Extension, id.Domain).Scan(&cleared)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errConvNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("find member: %w", err)
+	}
+	var rows *sql.Rows
+	switch {
+	case q.After > 0:
+		rows, err = s.query(ctx, `SELECT `+messageColumns+` FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+			convID, max(q.After, cleared), q.Limit)
+	case q.Before > 0:
+		rows, err = s.query(ctx, `SELECT `+messageColumns+` FROM messages WHERE conversation_id = ? AND seq < ? AND seq > ? ORDER BY seq DESC LIMIT ?`,
+			convID, q.Before, cleared, q.Limit)
+	default:
+		rows, err = s.query(ctx, `SELECT `+messageColumns+` FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq DESC LIMIT ?`,
+			convID, cleared, q.Limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	defer rows.Close()
+	out := []*switchboard.Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list messages: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	if q.After == 0 {
+		slices.Reverse(out)
+	}
+	return out, nil
+}
+
+// ownMessage loads a text message of the caller that is not deleted.
+func (w *wtx) ownMessage(id switchboard.Identity, convID, msgID string) (*switchboard.Conversation, *switchboard.Message, error) {
+	c, mem, err := w.conv(id, convID)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := scanMessage(w.queryRow(`SELECT `+messageColumns+` FROM messages WHERE id = ? AND conversation_id = ?`, msgID, c.ID))
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && (m.Deleted || m.Seq <= mem.clearedSeq)) {
+		return nil, nil, switchboard.Errorf(switchboard.ENOTFOUND, "Message not found.")
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("find message: %w", err)
+	} else if m.Sender != id.Extension || m.Kind != switchboard.MessageText {
+		return nil, nil, switchboard.Errorf(switchboard.EFORBIDDEN, "You can only change your own messages.")
+	}
+	return c, m, nil
+}
+
+// EditMessage implements switchboard.ChatStore.
+func (s *Store) EditMessage(ctx context.Context, convID, msgID, body string) (*switchboard.Message, error) {
+	id, err := identity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out *switchboard.Message
+	err = s.write(ctx, func(w *wtx) error {
+		c, m, err := w.ownMessage(id, convID, msgID)
+		if err != nil {
+			return err
+		}
+		if err := switchboard.ValidateBody(body, len(m.Attachments), switchboard.MaxBodyLength); err != nil {
+			return err
+		}
+		if _, err := w.exec(`UPDATE messages SET body = ?, edited_at = ? WHERE conversation_id = ? AND seq = ?`,
+			body, ms(w.now), c.ID, m.Seq); err != nil {
+			return fmt.Errorf("edit message: %w", err)
+		}
+		t := w.now
+		m.Body, m.EditedAt = body, &t
+		out = m
+		return w.emit(id.Domain, switchboard.EventMessageUpdated, c.ID, c.Members, m)
+	})
+	return out, err
+}
+
+// DeleteMessage implements switchboard.ChatStore.
+func (s *Store) DeleteMessage(ctx context.Context, convID, msgID string) (*switchboard.Message, error) {
+	id, err := identity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out *switchboard.Message
+	err = s.write(ctx, func(w *wtx) error {
+		c, m, err := w.ownMessage(id, convID, msgID)
+		if err != nil {
+			return err
+		}
+		if _, err := w.exec(`UPDATE messages SET body = '', attachments = '', deleted = 1, edited_at = ? WHERE conversation_id = ? AND seq = ?`,
+			ms(w.now), c.ID, m.Seq); err != nil {
+			return fmt.Errorf("delete message: %w", err)
+		}
+		// Members who had not read it yet no longer count it.
+		if _, err := w.exec(`UPDATE members SET unread = max(unread - 1, 0) WHERE conversation_id = ? AND extension <> ? AND read_seq < ?`,
+			c.ID, id.Extension, m.Seq); err != nil {
+			return fmt.Errorf("update unread: %w", err)
+		}
+		t := w.now
+		m.Body, m.Attachments, m.Deleted, m.EditedAt = "", []*switchboard.Attachment{}, true, &t
+		out = m
+		return w.emit(id.Domain, switchboard.EventMessageUpdated, c.ID, c.Members, m)
+	})
+	return out, err
+}
