@@ -65,12 +65,14 @@ type Attachment struct {
 	Height      int    `json:"height,omitempty"`
 }
 
-// MessageQuery selects a page of history: messages with seq < Before, or
-// seq > After (at most one of them), or the newest page when both are zero.
+// MessageQuery selects a page of history: with Forward, the oldest
+// messages with seq > After; otherwise the newest messages with seq <
+// Before (or the newest of all when Before is 0).
 type MessageQuery struct {
-	Before int64
-	After  int64
-	Limit  int
+	Before  int64
+	After   int64
+	Forward bool
+	Limit   int
 }
 
 // ValidateBody checks a text message body against the limit for its kind of

@@ -202,7 +202,7 @@ func (s *Service) MarkRead(ctx context.Context, id string, seq int64) error {
 func (s *Service) Messages(ctx context.Context, id string, q switchboard.MessageQuery) ([]*switchboard.Message, error) {
 	if q.Before < 0 || q.After < 0 {
 		return nil, switchboard.Errorf(switchboard.EINVALID, "before and after must not be negative.")
-	} else if q.Before > 0 && q.After > 0 {
+	} else if q.Before > 0 && q.Forward {
 		return nil, switchboard.Errorf(switchboard.EINVALID, "Use before or after, not both.")
 	} else if q.Limit < 0 || q.Limit > switchboard.MaxMessagesLimit {
 		return nil, switchboard.Errorf(switchboard.EINVALID, "limit must be between 1 and %d.", switchboard.MaxMessagesLimit)

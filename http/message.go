@@ -23,6 +23,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q.Limit = int(limit)
+	q.Forward = r.URL.Query().Has("after")
 	list, err := s.chat.Messages(r.Context(), r.PathValue("id"), q)
 	if err != nil {
 		Error(w, r, s.logger, err)

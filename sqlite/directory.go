@@ -142,7 +142,16 @@ func (s *Store) ListUsers(ctx context.Context, domain, q string) ([]*switchboard
 			out = append(out, u)
 		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	if len(out) == 0 {
+		// An unknown domain is ENOTFOUND, not an empty list.
+		if _, err := s.FindDomain(ctx, domain); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // UpdateUser implements switchboard.DirectoryStore.

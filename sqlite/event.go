@@ -45,6 +45,9 @@ func (s *Store) EventsSince(ctx context.Context, cursor int64, limit int) ([]*sw
 
 // LastCursor implements switchboard.ChatStore.
 func (s *Store) LastCursor(ctx context.Context) (int64, error) {
+	if _, err := identity(ctx); err != nil {
+		return 0, err
+	}
 	var last int64
 	if err := s.queryRow(ctx, `SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)`).Scan(&last); err != nil {
 		return 0, fmt.Errorf("read last cursor: %w", err)

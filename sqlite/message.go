@@ -165,7 +165,7 @@ func (s *Store) ListMessages(ctx context.Context, convID string, q switchboard.M
 	}
 	var rows *sql.Rows
 	switch {
-	case q.After > 0:
+	case q.Forward:
 		rows, err = s.query(ctx, `SELECT `+messageColumns+` FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
 			convID, max(q.After, cleared), q.Limit)
 	case q.Before > 0:
@@ -190,7 +190,7 @@ func (s *Store) ListMessages(ctx context.Context, convID string, q switchboard.M
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list messages: %w", err)
 	}
-	if q.After == 0 {
+	if !q.Forward {
 		slices.Reverse(out)
 	}
 	return out, nil
