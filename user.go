@@ -168,9 +168,15 @@ func MatchUser(u *User, q string) bool {
 	if strings.HasPrefix(name, q) {
 		return true
 	}
-	for _, w := range strings.FieldsFunc(name, func(r rune) bool { return r == ' ' || r == '-' || r == '.' || r == '\'' }) {
+	// Whole words ("o'neil") and their parts ("neil", "ann" of "mary-ann").
+	for _, w := range strings.Fields(name) {
 		if strings.HasPrefix(w, q) {
 			return true
+		}
+		for _, part := range strings.FieldsFunc(w, func(r rune) bool { return r == '-' || r == '.' || r == '\'' }) {
+			if strings.HasPrefix(part, q) {
+				return true
+			}
 		}
 	}
 	return false
