@@ -72,7 +72,7 @@ type ChatStore interface {
 	// conversation (c.Direct, exactly one other member) is unique per pair: if
 	// it exists, c is filled with it and created is false, and a caller who had
 	// deleted it sees it again. Members must be extensions of the domain
-	// (else EINVALID). Events: conversation.updated to every member.
+	// (else ENOTFOUND). Events: conversation.updated to every member.
 	CreateConversation(ctx context.Context, c *Conversation) (created bool, err error)
 
 	// FindConversation returns one conversation as seen by the caller.
@@ -109,7 +109,9 @@ type ChatStore interface {
 	MarkRead(ctx context.Context, id string, seq int64) error
 
 	// SendMessage appends m (Body, Attachments, ClientID, Kind) from the
-	// caller to conversation m.ConversationID and fills in the rest. If the
+	// caller to conversation m.ConversationID and fills in the rest. Each
+	// attachment is given by its ID and must be the caller's own upload
+	// (else ENOTFOUND); it is filled in and becomes visible to the members. If the
 	// caller already sent a message with the same non-empty ClientID to that
 	// conversation, m is filled with that message and created is false.
 	// Unread counts of the other members grow by one, the caller's read

@@ -197,7 +197,7 @@ func (s *Store) CreateConversation(ctx context.Context, c *switchboard.Conversat
 		sort.Strings(all)
 		for _, ext := range all {
 			if _, err := w.exec(`INSERT INTO members (conversation_id, domain, extension, activity_at) VALUES (?, ?, ?, ?)`,
-				c.ID, id.Domain, ext, ms(w.now)); err != nil {
+				c.ID, id.Domain, ext, w.tick); err != nil {
 				return fmt.Errorf("insert member: %w", err)
 			}
 		}
@@ -454,7 +454,7 @@ func (s *Store) AddMembers(ctx context.Context, convID string, exts []string) (*
 		}
 		for _, ext := range added {
 			if _, err := w.exec(`INSERT INTO members (conversation_id, domain, extension, read_seq, activity_at) VALUES (?, ?, ?, ?, ?)`,
-				c.ID, id.Domain, ext, c.LastSeq, ms(w.now)); err != nil {
+				c.ID, id.Domain, ext, c.LastSeq, w.tick); err != nil {
 				return fmt.Errorf("insert member: %w", err)
 			}
 			c.Members = append(c.Members, ext)

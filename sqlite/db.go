@@ -47,7 +47,9 @@ type Store struct {
 	ops     chan *op
 	closed  chan struct{}
 	done    chan struct{}
-	closeMu sync.Mutex
+	closeMu sync.RWMutex // held shared while queueing a write
+	stopped bool
+	tick    int64 // last activity tick; writer goroutine only
 
 	stmtMu sync.Mutex
 	rstmts map[string]*sql.Stmt
@@ -109,12 +111,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 // database.
 func (s *Store) Close() error {
 	s.closeMu.Lock()
-	select {
-	case <-s.closed:
+	if s.stopped {
 		s.closeMu.Unlock()
 		return nil
-	default:
 	}
+	s.stopped = true
 	close(s.closed)
 	s.closeMu.Unlock()
 	<-s.done
@@ -177,7 +178,10 @@ type wtx struct {
 	ctx context.Context
 	tx  *sql.Tx
 	now time.Time
-	op  *op
+	// tick orders activity: a microsecond time that grows with every
+	// write, even within one batch or one millisecond.
+	tick int64
+	op   *op
 
 	stmts map[string]*sql.Stmt // shared by the whole batch
 }
@@ -208,11 +212,16 @@ func (w *wtx) query(query string, args ...any) (*sql.Rows, error) {
 // runs to the end so that it is either wholly committed or not at all.
 func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
 	o := &op{fn: fn, done: make(chan struct{})}
+	s.closeMu.RLock()
+	if s.stopped {
+		s.closeMu.RUnlock()
+		return switchboard.Errorf(switchboard.EUNAVAILABLE, "The server is shutting down.")
+	}
 	select {
 	case s.ops <- o:
-	case <-s.closed:
-		return switchboard.Errorf(switchboard.EUNAVAILABLE, "The server is shutting down.")
+		s.closeMu.RUnlock()
 	case <-ctx.Done():
+		s.closeMu.RUnlock()
 		return ctx.Err()
 	}
 	<-o.done
@@ -227,7 +236,8 @@ func (s *Store) writer() {
 		select {
 		case first = <-s.ops:
 		case <-s.closed:
-			// Finish what was queued before Close.
+			// No write can be queued any more (see write): finish those
+			// that were, then stop.
 			select {
 			case first = <-s.ops:
 			default:
@@ -271,7 +281,8 @@ func (s *Store) commit(batch []*op) {
 			finish(fmt.Errorf("savepoint: %w", err))
 			return
 		}
-		w := &wtx{s: s, ctx: ctx, tx: tx, now: now, op: o, stmts: stmts}
+		s.tick = max(s.tick+1, now.UnixMicro())
+		w := &wtx{s: s, ctx: ctx, tx: tx, now: now, tick: s.tick, op: o, stmts: stmts}
 		if o.err = o.fn(w); o.err != nil {
 			o.events = nil
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO op"); err != nil {

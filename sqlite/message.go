@@ -85,11 +85,11 @@ func (w *wtx) insertMessage(id switchboard.Identity, c *switchboard.Conversation
 		inc = 1
 	}
 	if _, err := w.exec(`UPDATE members SET unread = unread + ?, activity_at = ?, hidden = 0 WHERE conversation_id = ? AND extension <> ?`,
-		inc, ms(w.now), c.ID, id.Extension); err != nil {
+		inc, w.tick, c.ID, id.Extension); err != nil {
 		return fmt.Errorf("update members: %w", err)
 	}
 	if _, err := w.exec(`UPDATE members SET read_seq = ?, unread = 0, activity_at = ?, hidden = 0 WHERE conversation_id = ? AND extension = ?`,
-		m.Seq, ms(w.now), c.ID, id.Extension); err != nil {
+		m.Seq, w.tick, c.ID, id.Extension); err != nil {
 		return fmt.Errorf("update sender: %w", err)
 	}
 	c.LastSeq, c.UpdatedAt = m.Seq, w.now
@@ -137,6 +137,15 @@ func (s *Store) SendMessage(ctx context.Context, m *switchboard.Message) (bool, 
 				return nil
 			} else if !errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("find message by client id: %w", err)
+			}
+		}
+		if len(m.Attachments) > 0 {
+			ids := make([]string, len(m.Attachments))
+			for i, a := range m.Attachments {
+				ids[i] = a.ID
+			}
+			if m.Attachments, err = w.postAttachments(id, c.ID, ids); err != nil {
+				return err
 			}
 		}
 		created = true
