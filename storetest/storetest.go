@@ -25,6 +25,7 @@ import (
 type Store interface {
 	switchboard.DirectoryStore
 	switchboard.ChatStore
+	switchboard.AttachmentStore
 }
 
 // Run runs the suite. For every sub-test it calls open, which must return a
@@ -58,6 +59,9 @@ func Run(t *testing.T, open func(t *testing.T, pub switchboard.EventPublisher) S
 		{"History", testHistory},
 		{"EditDelete", testEditDelete},
 		{"MarkRead", testMarkRead},
+
+		{"Attachments", testAttachments},
+		{"DeleteUnattached", testDeleteUnattached},
 
 		{"EventsOfWrites", testEventsOfWrites},
 		{"EventsSince", testEventsSince},
