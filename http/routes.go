@@ -11,6 +11,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/logout", s.authed(s.logout))
 	mux.Handle("GET /api/v1/me", s.authed(s.me))
 	mux.Handle("GET /api/v1/contacts", s.authed(s.contacts))
+	mux.Handle("PUT /api/v1/me/presence", s.authed(s.setPresence))
+	mux.HandleFunc("POST /api/v1/pbx/events", s.pbxEvent)
 
 	mux.Handle("GET /api/v1/conversations", s.authed(s.listConversations))
 	mux.Handle("POST /api/v1/conversations", s.authed(s.createConversation))
@@ -26,10 +28,16 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("PATCH /api/v1/conversations/{id}/messages/{mid}", s.authed(s.editMessage))
 	mux.Handle("DELETE /api/v1/conversations/{id}/messages/{mid}", s.authed(s.deleteMessage))
 
+	mux.Handle("POST /api/v1/attachments", s.authed(s.uploadAttachment))
+	mux.Handle("GET /api/v1/attachments/{id}", s.authed(s.downloadAttachment))
+	mux.Handle("GET /api/v1/attachments/{id}/thumbnail", s.authed(s.downloadThumbnail))
+
 	mux.Handle("GET /api/v1/events", s.authed(s.events))
 
 	mux.HandleFunc("/api/", s.notFound)
-	mux.HandleFunc("GET /{$}", s.home)
+	// Everything else belongs to the web portal (cfg.Portal), which sets its
+	// own Content-Security-Policy.
+	mux.Handle("/", s.portal())
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {

@@ -26,6 +26,9 @@ type Config struct {
 	OpenAPI []byte
 	// TrustProxy makes X-Forwarded-For the client address (for throttling).
 	TrustProxy bool
+	// Portal serves the web portal: every GET outside /api/. It sets its own
+	// Content-Security-Policy. Nil serves a plain page at /.
+	Portal http.Handler
 }
 
 // Server holds the dependencies of the handlers.

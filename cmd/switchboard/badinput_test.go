@@ -19,7 +19,7 @@ func TestBadInput(t *testing.T) {
 	theirs := b.send(direct.ID, "theirs", "their message")
 	anon := &client{t: t, s: s}
 	badToken := &client{t: t, s: s, token: "not-a-real-token"}
-	d, g := "/api/v1/conversations/" + direct.ID, "/api/v1/conversations/" + group.ID
+	d, g := "/api/v1/conversations/"+direct.ID, "/api/v1/conversations/"+group.ID
 
 	snapshot := func() string {
 		var parts []string

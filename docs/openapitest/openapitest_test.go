@@ -133,6 +133,8 @@ func TestOperations(t *testing.T) {
 		"DELETE /api/v1/conversations/{id}",
 		"DELETE /api/v1/conversations/{id}/members/{extension}",
 		"DELETE /api/v1/conversations/{id}/messages/{mid}",
+		"GET /api/v1/attachments/{id}",
+		"GET /api/v1/attachments/{id}/thumbnail",
 		"GET /api/v1/contacts",
 		"GET /api/v1/conversations",
 		"GET /api/v1/conversations/{id}",
@@ -143,12 +145,15 @@ func TestOperations(t *testing.T) {
 		"GET /healthz",
 		"PATCH /api/v1/conversations/{id}",
 		"PATCH /api/v1/conversations/{id}/messages/{mid}",
+		"POST /api/v1/attachments",
 		"POST /api/v1/conversations",
 		"POST /api/v1/conversations/{id}/members",
 		"POST /api/v1/conversations/{id}/messages",
 		"POST /api/v1/conversations/{id}/read",
 		"POST /api/v1/login",
 		"POST /api/v1/logout",
+		"POST /api/v1/pbx/events",
+		"PUT /api/v1/me/presence",
 	}
 	if got := validator(t).Operations(); !slices.Equal(got, want) {
 		t.Errorf("Operations() =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
