@@ -62,6 +62,13 @@ type User struct {
 	Level        Level     `json:"level"`
 	PasswordHash string    `json:"-"`
 	CreatedAt    time.Time `json:"created_at"`
+
+	// Status is the user's do-not-disturb and status message.
+	Status PresenceStatus `json:"-"`
+	// SIPHA1MD5 and SIPHA1SHA256 are the digest HA1 values of the SIP
+	// secret, H(ext:domain:secret), hex; empty when SIP is not set up.
+	SIPHA1MD5    string `json:"-"`
+	SIPHA1SHA256 string `json:"-"`
 }
 
 // Address returns EXT@DOMAIN.
@@ -72,6 +79,9 @@ type UserUpdate struct {
 	Name         *string
 	Level        *Level
 	PasswordHash *string
+	Status       *PresenceStatus
+	SIPHA1MD5    *string
+	SIPHA1SHA256 *string
 }
 
 var (
@@ -130,7 +140,16 @@ type Session struct {
 	ExpiresAt time.Time
 }
 
-// DirectoryStore keeps domains, users and sessions.
+// APIKey lets a phone system of a domain report device and call events.
+// Only the SHA-256 of the key is stored.
+type APIKey struct {
+	ID        string
+	Domain    string
+	KeyHash   string
+	CreatedAt time.Time
+}
+
+// DirectoryStore keeps domains, users, sessions and API keys.
 //
 // Methods return ENOTFOUND for a missing domain or user and ECONFLICT for a
 // duplicate. They are safe for concurrent use.
@@ -148,6 +167,15 @@ type DirectoryStore interface {
 	// whose name words starts with q, case-insensitively.
 	ListUsers(ctx context.Context, domain, q string) ([]*User, error)
 	UpdateUser(ctx context.Context, domain, ext string, upd UserUpdate) (*User, error)
+
+	// ListStatuses returns the users, of every domain, whose Status is not
+	// empty (do-not-disturb on or a message set).
+	ListStatuses(ctx context.Context) ([]*User, error)
+
+	// CreateAPIKey stores k for its domain (ENOTFOUND if the domain does not
+	// exist); FindAPIKey returns the key with the given hash, or ENOTFOUND.
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	FindAPIKey(ctx context.Context, keyHash string) (*APIKey, error)
 
 	// CreateSession stores s; FindSession returns it by token hash while it
 	// has not expired (else ENOTFOUND); DeleteSession removes it (no error

@@ -5,6 +5,9 @@ package admin
 
 import (
 	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 
 	"github.com/switchboard-chat/switchboard"
@@ -45,6 +48,12 @@ func ValidatePassword(p string) error {
 
 // AddUser creates the extension at addr (EXT@DOMAIN).
 func (s *Service) AddUser(ctx context.Context, addr, name string, level switchboard.Level, password string) (*switchboard.User, error) {
+	return s.AddUserWithSIP(ctx, addr, name, level, password, "")
+}
+
+// AddUserWithSIP creates the extension at addr with a SIP secret for its
+// devices (none when empty).
+func (s *Service) AddUserWithSIP(ctx context.Context, addr, name string, level switchboard.Level, password, sipSecret string) (*switchboard.User, error) {
 	ext, domain, err := switchboard.ParseAddress(addr)
 	if err != nil {
 		return nil, err
@@ -65,6 +74,12 @@ func (s *Service) AddUser(ctx context.Context, addr, name string, level switchbo
 		return nil, err
 	}
 	u := &switchboard.User{Domain: domain, Extension: ext, Name: strings.TrimSpace(name), Level: level, PasswordHash: hash}
+	if sipSecret != "" {
+		if err := ValidateSIPSecret(sipSecret); err != nil {
+			return nil, err
+		}
+		u.SIPHA1MD5, u.SIPHA1SHA256 = SIPHA1(ext, domain, sipSecret)
+	}
 	if err := s.dir.CreateUser(ctx, u); err != nil {
 		return nil, err
 	}
@@ -73,9 +88,10 @@ func (s *Service) AddUser(ctx context.Context, addr, name string, level switchbo
 
 // UserChange names what SetUser changes; empty fields stay as they are.
 type UserChange struct {
-	Name     string
-	Level    switchboard.Level
-	Password string
+	Name      string
+	Level     switchboard.Level
+	Password  string
+	SIPSecret string
 }
 
 // SetUser changes an extension. A new password ends its sessions.
@@ -105,8 +121,15 @@ func (s *Service) SetUser(ctx context.Context, addr string, ch UserChange) (*swi
 		}
 		upd.PasswordHash = &hash
 	}
+	if ch.SIPSecret != "" {
+		if err := ValidateSIPSecret(ch.SIPSecret); err != nil {
+			return nil, err
+		}
+		md5hex, sha256hex := SIPHA1(ext, domain, ch.SIPSecret)
+		upd.SIPHA1MD5, upd.SIPHA1SHA256 = &md5hex, &sha256hex
+	}
 	if upd == (switchboard.UserUpdate{}) {
-		return nil, switchboard.Errorf(switchboard.EINVALID, "Nothing to change: give --name, --level or --password-stdin.")
+		return nil, switchboard.Errorf(switchboard.EINVALID, "Nothing to change: give --name, --level, --password-stdin or --sip-secret.")
 	}
 	return s.dir.UpdateUser(ctx, domain, ext, upd)
 }
@@ -126,4 +149,36 @@ func levelList() string {
 		names = append(names, string(l))
 	}
 	return strings.Join(names, ", ")
+}
+
+// AddAPIKey creates an API key for the phone system of a domain and
+// returns it; only its hash is stored, so it is shown this once.
+func (s *Service) AddAPIKey(ctx context.Context, domain string) (string, error) {
+	domain = strings.ToLower(strings.TrimSpace(domain))
+	if err := switchboard.ValidateDomainName(domain); err != nil {
+		return "", err
+	}
+	key := "sbk_" + switchboard.NewSecret()
+	if err := s.dir.CreateAPIKey(ctx, &switchboard.APIKey{Domain: domain, KeyHash: chat.HashKey(key)}); err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
+// SIPHA1 returns the digest HA1 values, H(ext:domain:secret) in hex, for
+// MD5 and SHA-256: all that digest authentication needs, so the secret
+// itself is never stored.
+func SIPHA1(ext, domain, secret string) (md5hex, sha256hex string) {
+	in := ext + ":" + domain + ":" + secret
+	m := md5.Sum([]byte(in))
+	s := sha256.Sum256([]byte(in))
+	return hex.EncodeToString(m[:]), hex.EncodeToString(s[:])
+}
+
+// ValidateSIPSecret checks a new SIP secret.
+func ValidateSIPSecret(secret string) error {
+	if len(secret) < 8 || len(secret) > 128 {
+		return switchboard.Errorf(switchboard.EINVALID, "A SIP secret has 8 to 128 characters.")
+	}
+	return nil
 }

@@ -2,8 +2,6 @@ package chat
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"math"
 	"strings"
 	"time"
@@ -97,7 +95,4 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	return s.dir.DeleteSession(ctx, hashToken(token))
 }
 
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
+func hashToken(token string) string { return HashKey(token) }

@@ -19,31 +19,55 @@ import (
 type Store interface {
 	switchboard.DirectoryStore
 	switchboard.ChatStore
+	switchboard.AttachmentStore
+}
+
+// Deps are what a Service is built from.
+type Deps struct {
+	Store    Store
+	Bus      switchboard.EventBus
+	Presence switchboard.PresenceService
+	Blobs    switchboard.BlobStore
+	Logger   *slog.Logger
+	// MaxUpload is the size limit of one attachment (default
+	// switchboard.DefaultMaxUpload).
+	MaxUpload int64
 }
 
 // Service implements the chat use cases.
 type Service struct {
-	dir      switchboard.DirectoryStore
-	store    switchboard.ChatStore
-	bus      switchboard.EventBus
-	presence switchboard.PresenceService
-	logger   *slog.Logger
-	now      func() time.Time
+	dir         switchboard.DirectoryStore
+	store       switchboard.ChatStore
+	attachments switchboard.AttachmentStore
+	blobs       switchboard.BlobStore
+	bus         switchboard.EventBus
+	presence    switchboard.PresenceService
+	logger      *slog.Logger
+	now         func() time.Time
+	maxUpload   int64
 
 	userThrottle *throttle
 	ipThrottle   *throttle
 
 	typingMu sync.Mutex
 	typingAt map[string]time.Time
+
+	// blobMu keeps the removal of unreferenced blobs from racing with an
+	// upload of the same bytes: uploads hold it shared from storing the
+	// bytes until the attachment is recorded.
+	blobMu sync.RWMutex
 }
 
 // New returns a chat service.
-func New(store Store, bus switchboard.EventBus, presence switchboard.PresenceService, logger *slog.Logger) *Service {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+func New(d Deps) *Service {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{dir: store, store: store, bus: bus, presence: presence, logger: logger, now: time.Now,
-		typingAt: map[string]time.Time{}}
+	if d.MaxUpload <= 0 {
+		d.MaxUpload = switchboard.DefaultMaxUpload
+	}
+	s := &Service{dir: d.Store, store: d.Store, attachments: d.Store, blobs: d.Blobs, bus: d.Bus, presence: d.Presence,
+		logger: d.Logger, now: time.Now, maxUpload: d.MaxUpload, typingAt: map[string]time.Time{}}
 	s.userThrottle = newThrottle(5, 15*time.Minute, s.now)
 	s.ipThrottle = newThrottle(50, 15*time.Minute, s.now)
 	return s
@@ -213,10 +237,13 @@ func (s *Service) Messages(ctx context.Context, id string, q switchboard.Message
 // SendMessage sends a message; see switchboard.ChatStore.SendMessage for
 // client_id idempotency.
 func (s *Service) SendMessage(ctx context.Context, conversationID, clientID, body string, attachments []string) (*switchboard.Message, bool, error) {
-	if len(attachments) > 0 {
-		return nil, false, switchboard.Errorf(switchboard.ENOTFOUND, "Attachment %s not found.", attachments[0])
+	if len(attachments) > switchboard.MaxAttachments {
+		return nil, false, switchboard.Errorf(switchboard.EINVALID, "A message has at most %d attachments.", switchboard.MaxAttachments)
 	}
 	m := &switchboard.Message{ConversationID: conversationID, ClientID: clientID, Body: body}
+	for _, id := range attachments {
+		m.Attachments = append(m.Attachments, &switchboard.Attachment{ID: id})
+	}
 	created, err := s.store.SendMessage(ctx, m)
 	if err != nil {
 		return nil, false, err

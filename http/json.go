@@ -84,4 +84,3 @@ func queryInt(r *http.Request, name string, def int64) (int64, error) {
 	}
 	return n, nil
 }
-

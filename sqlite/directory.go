@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/switchboard-chat/switchboard"
 )
@@ -93,25 +94,39 @@ func (s *Store) CreateUser(ctx context.Context, u *switchboard.User) error {
 			return switchboard.Errorf(switchboard.ECONFLICT, "Extension %s exists already.", u.Address())
 		}
 		u.CreatedAt = w.now
-		if _, err := w.exec(`INSERT INTO users (domain, extension, name, level, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			u.Domain, u.Extension, u.Name, string(u.Level), u.PasswordHash, ms(u.CreatedAt)); err != nil {
+		if _, err := w.exec(`INSERT INTO users (domain, extension, name, level, password_hash, created_at, sip_ha1_md5, sip_ha1_sha256)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.Domain, u.Extension, u.Name, string(u.Level), u.PasswordHash, ms(u.CreatedAt), u.SIPHA1MD5, u.SIPHA1SHA256); err != nil {
 			return fmt.Errorf("insert user: %w", err)
 		}
 		return nil
 	})
 }
 
-const userColumns = `domain, extension, name, level, password_hash, created_at`
+const userColumns = `domain, extension, name, level, password_hash, created_at, dnd, status_message, status_until, sip_ha1_md5, sip_ha1_sha256`
 
 func scanUser(sc interface{ Scan(...any) error }) (*switchboard.User, error) {
 	var u switchboard.User
 	var level string
 	var created int64
-	if err := sc.Scan(&u.Domain, &u.Extension, &u.Name, &level, &u.PasswordHash, &created); err != nil {
+	var until sql.NullInt64
+	if err := sc.Scan(&u.Domain, &u.Extension, &u.Name, &level, &u.PasswordHash, &created,
+		&u.Status.DND, &u.Status.Message, &until, &u.SIPHA1MD5, &u.SIPHA1SHA256); err != nil {
 		return nil, err
 	}
 	u.Level, u.CreatedAt = switchboard.Level(level), fromMS(created)
+	if until.Valid {
+		t := fromMS(until.Int64)
+		u.Status.Until = &t
+	}
 	return &u, nil
+}
+
+func nullTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return ms(*t)
 }
 
 // FindUser implements switchboard.DirectoryStore.
@@ -181,8 +196,19 @@ func (s *Store) UpdateUser(ctx context.Context, domain, ext string, upd switchbo
 		if upd.PasswordHash != nil {
 			u.PasswordHash = *upd.PasswordHash
 		}
-		if _, err := w.exec(`UPDATE users SET name = ?, level = ?, password_hash = ? WHERE domain = ? AND extension = ?`,
-			u.Name, string(u.Level), u.PasswordHash, domain, ext); err != nil {
+		if upd.Status != nil {
+			u.Status = *upd.Status
+		}
+		if upd.SIPHA1MD5 != nil {
+			u.SIPHA1MD5 = *upd.SIPHA1MD5
+		}
+		if upd.SIPHA1SHA256 != nil {
+			u.SIPHA1SHA256 = *upd.SIPHA1SHA256
+		}
+		if _, err := w.exec(`UPDATE users SET name = ?, level = ?, password_hash = ?, dnd = ?, status_message = ?, status_until = ?,
+			sip_ha1_md5 = ?, sip_ha1_sha256 = ? WHERE domain = ? AND extension = ?`,
+			u.Name, string(u.Level), u.PasswordHash, u.Status.DND, u.Status.Message, nullTime(u.Status.Until),
+			u.SIPHA1MD5, u.SIPHA1SHA256, domain, ext); err != nil {
 			return fmt.Errorf("update user: %w", err)
 		}
 		if upd.PasswordHash != nil {
@@ -195,6 +221,57 @@ func (s *Store) UpdateUser(ctx context.Context, domain, ext string, upd switchbo
 		return nil
 	})
 	return out, err
+}
+
+// ListStatuses implements switchboard.DirectoryStore.
+func (s *Store) ListStatuses(ctx context.Context) ([]*switchboard.User, error) {
+	rows, err := s.query(ctx, `SELECT `+userColumns+` FROM users WHERE dnd <> 0 OR status_message <> '' ORDER BY domain, extension`)
+	if err != nil {
+		return nil, fmt.Errorf("list statuses: %w", err)
+	}
+	defer rows.Close()
+	var out []*switchboard.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list statuses: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// CreateAPIKey implements switchboard.DirectoryStore.
+func (s *Store) CreateAPIKey(ctx context.Context, k *switchboard.APIKey) error {
+	return s.write(ctx, func(w *wtx) error {
+		var n int
+		if err := w.queryRow(`SELECT count(*) FROM domains WHERE name = ?`, k.Domain).Scan(&n); err != nil {
+			return fmt.Errorf("find domain: %w", err)
+		} else if n == 0 {
+			return switchboard.Errorf(switchboard.ENOTFOUND, "Domain %s not found.", k.Domain)
+		}
+		k.ID, k.CreatedAt = switchboard.NewID("k_"), w.now
+		if _, err := w.exec(`INSERT INTO api_keys (id, domain, key_hash, created_at) VALUES (?, ?, ?, ?)`,
+			k.ID, k.Domain, k.KeyHash, ms(k.CreatedAt)); err != nil {
+			return fmt.Errorf("insert api key: %w", err)
+		}
+		return nil
+	})
+}
+
+// FindAPIKey implements switchboard.DirectoryStore.
+func (s *Store) FindAPIKey(ctx context.Context, keyHash string) (*switchboard.APIKey, error) {
+	var k switchboard.APIKey
+	var created int64
+	err := s.queryRow(ctx, `SELECT id, domain, key_hash, created_at FROM api_keys WHERE key_hash = ?`, keyHash).
+		Scan(&k.ID, &k.Domain, &k.KeyHash, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, switchboard.Errorf(switchboard.ENOTFOUND, "API key not found.")
+	} else if err != nil {
+		return nil, fmt.Errorf("find api key: %w", err)
+	}
+	k.CreatedAt = fromMS(created)
+	return &k, nil
 }
 
 // CreateSession implements switchboard.DirectoryStore.

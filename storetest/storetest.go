@@ -26,6 +26,7 @@ type Store interface {
 	switchboard.DirectoryStore
 	switchboard.ChatStore
 	switchboard.AttachmentStore
+	switchboard.RegistrationStore
 }
 
 // Run runs the suite. For every sub-test it calls open, which must return a
@@ -62,6 +63,10 @@ func Run(t *testing.T, open func(t *testing.T, pub switchboard.EventPublisher) S
 
 		{"Attachments", testAttachments},
 		{"DeleteUnattached", testDeleteUnattached},
+
+		{"PresenceStatus", testPresenceStatus},
+		{"APIKeys", testAPIKeys},
+		{"Registrations", testRegistrations},
 
 		{"EventsOfWrites", testEventsOfWrites},
 		{"EventsSince", testEventsSince},

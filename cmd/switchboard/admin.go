@@ -92,18 +92,19 @@ func userCmd(ctx context.Context, env *environment, args []string) error {
 		level := fs.String("level", "basic", "permission level")
 		password := fs.String("password", "", "portal password (prefer --password-stdin)")
 		fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+		sipSecret := fs.String("sip-secret", "", "secret for the extension's SIP devices (digest auth)")
 		pos, err := parse(fs, args[1:], env.getenv)
 		if err != nil {
 			return err
 		} else if len(pos) != 1 {
-			return fmt.Errorf("usage: switchboard user add EXT@DOMAIN --name \"Full Name\" [--level basic] (--password P | --password-stdin)")
+			return fmt.Errorf("usage: switchboard user add EXT@DOMAIN --name \"Full Name\" [--level basic] (--password P | --password-stdin) [--sip-secret S]")
 		}
 		pw, err := readPassword(env, *password, *fromStdin, true)
 		if err != nil {
 			return err
 		}
 		return withAdmin(ctx, &sc, func(a *admin.Service) error {
-			u, err := a.AddUser(ctx, pos[0], *name, switchboard.Level(*level), pw)
+			u, err := a.AddUserWithSIP(ctx, pos[0], *name, switchboard.Level(*level), pw, *sipSecret)
 			if err == nil {
 				fmt.Fprintf(env.stdout, "Added %s (%s, %s).\n", u.Address(), u.Name, u.Level)
 			}
@@ -113,18 +114,19 @@ func userCmd(ctx context.Context, env *environment, args []string) error {
 		name := fs.String("name", "", "new full name")
 		level := fs.String("level", "", "new permission level")
 		fromStdin := fs.Bool("password-stdin", false, "read a new password from the first line of standard input")
+		sipSecret := fs.String("sip-secret", "", "new secret for the extension's SIP devices")
 		pos, err := parse(fs, args[1:], env.getenv)
 		if err != nil {
 			return err
 		} else if len(pos) != 1 {
-			return fmt.Errorf("usage: switchboard user set EXT@DOMAIN [--name N] [--level L] [--password-stdin]")
+			return fmt.Errorf("usage: switchboard user set EXT@DOMAIN [--name N] [--level L] [--password-stdin] [--sip-secret S]")
 		}
 		pw, err := readPassword(env, "", *fromStdin, false)
 		if err != nil {
 			return err
 		}
 		return withAdmin(ctx, &sc, func(a *admin.Service) error {
-			u, err := a.SetUser(ctx, pos[0], admin.UserChange{Name: *name, Level: switchboard.Level(*level), Password: pw})
+			u, err := a.SetUser(ctx, pos[0], admin.UserChange{Name: *name, Level: switchboard.Level(*level), Password: pw, SIPSecret: *sipSecret})
 			if err == nil {
 				fmt.Fprintf(env.stdout, "Updated %s (%s, %s).\n", u.Address(), u.Name, u.Level)
 			}
@@ -174,4 +176,28 @@ func readPassword(env *environment, flagValue string, fromStdin, required bool) 
 		return "", fmt.Errorf("a password is required: give --password or --password-stdin")
 	}
 	return "", nil
+}
+
+func apikeyCmd(ctx context.Context, env *environment, args []string) error {
+	if len(args) == 0 || args[0] != "add" {
+		return fmt.Errorf("usage: switchboard apikey add --domain DOMAIN")
+	}
+	var sc storageConfig
+	fs := newFlagSet("apikey add", env.stderr)
+	sc.register(fs)
+	domain := fs.String("domain", "", "the domain whose phone system uses the key")
+	pos, err := parse(fs, args[1:], env.getenv)
+	if err != nil {
+		return err
+	} else if len(pos) != 0 || *domain == "" {
+		return fmt.Errorf("usage: switchboard apikey add --domain DOMAIN")
+	}
+	return withAdmin(ctx, &sc, func(a *admin.Service) error {
+		key, err := a.AddAPIKey(ctx, *domain)
+		if err == nil {
+			fmt.Fprintf(env.stdout, "%s\n", key)
+			fmt.Fprintf(env.stderr, "API key for %s created. It is shown only now: store it in your phone system.\n", *domain)
+		}
+		return err
+	})
 }

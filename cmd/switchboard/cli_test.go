@@ -111,7 +111,7 @@ func TestDemo(t *testing.T) {
 // stops it.
 func runServeOnce(t *testing.T, data string) (string, string, error) {
 	t.Helper()
-	cmd := exec.Command(binary, "serve", "--demo", "--addr", "127.0.0.1:0", "--data", data)
+	cmd := exec.Command(binary, "serve", "--demo", "--addr", "127.0.0.1:0", "--sip-addr", "", "--data", data)
 	var out, errb syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {

@@ -27,9 +27,10 @@ Usage:
   switchboard serve [--addr 127.0.0.1:8080] [--data ./switchboard-data] [--demo]
   switchboard domain add DOMAIN [--name "Acme Corp"]
   switchboard domain list
-  switchboard user add EXT@DOMAIN --name "Full Name" [--level basic] (--password P | --password-stdin)
+  switchboard user add EXT@DOMAIN --name "Full Name" [--level basic] (--password P | --password-stdin) [--sip-secret S]
   switchboard user list DOMAIN
-  switchboard user set EXT@DOMAIN [--name N] [--level L] [--password-stdin]
+  switchboard user set EXT@DOMAIN [--name N] [--level L] [--password-stdin] [--sip-secret S]
+  switchboard apikey add --domain DOMAIN     (prints a key for the PBX event API)
 
 Every flag can also be set by an environment variable: --data is SWITCHBOARD_DATA,
 --addr is SWITCHBOARD_ADDR, and so on. Run a subcommand with -h for its flags.
@@ -49,6 +50,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return domainCmd(ctx, env, args[1:])
 	case "user":
 		return userCmd(ctx, env, args[1:])
+	case "apikey":
+		return apikeyCmd(ctx, env, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

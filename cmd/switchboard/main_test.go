@@ -6,16 +6,17 @@ package main
 
 import (
 	"bufio"
-	"flag"
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -178,7 +179,11 @@ func startServer(t *testing.T, data string, extra ...string) *server {
 
 func (s *server) start(extra ...string) {
 	s.t.Helper()
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", s.data, "--presence-grace", "300ms"}, extra...)
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--data", s.data, "--presence-grace", "300ms"}
+	if !slices.ContainsFunc(extra, func(a string) bool { return strings.HasPrefix(a, "--sip-addr") }) {
+		args = append(args, "--sip-addr", "") // no SIP unless the test asks for it
+	}
+	args = append(args, extra...)
 	s.cmd = exec.Command(binary, args...)
 	s.cmd.Stderr = s.stderr
 	stdout, err := s.cmd.StdoutPipe()

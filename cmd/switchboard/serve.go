@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
+	"github.com/switchboard-chat/switchboard"
+	"github.com/switchboard-chat/switchboard/blob"
 	"github.com/switchboard-chat/switchboard/chat"
 	"github.com/switchboard-chat/switchboard/docs"
 	sbhttp "github.com/switchboard-chat/switchboard/http"
@@ -25,6 +29,9 @@ type serveConfig struct {
 	PresenceGrace  time.Duration
 	EventRetention time.Duration
 	TrustProxy     bool
+	MaxUpload      byteSize
+	SIPAddr        string
+	PublicURL      string
 }
 
 func (c *serveConfig) validate() error {
@@ -33,6 +40,14 @@ func (c *serveConfig) validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("--addr %q: want HOST:PORT", c.Addr)
+	}
+	if c.SIPAddr != "" {
+		if _, _, err := net.SplitHostPort(c.SIPAddr); err != nil {
+			return fmt.Errorf("--sip-addr %q: want HOST:PORT, or empty to disable SIP", c.SIPAddr)
+		}
+	}
+	if c.MaxUpload < 1024 {
+		return fmt.Errorf("--max-upload must be at least 1KB")
 	}
 	if c.PresenceGrace < 0 || c.EventRetention < time.Hour {
 		return fmt.Errorf("--presence-grace must not be negative and --event-retention must be at least 1h")
@@ -50,6 +65,10 @@ func serve(ctx context.Context, env *environment, args []string) error {
 	fs.DurationVar(&cfg.PresenceGrace, "presence-grace", presence.DefaultGrace, "how long a dropped chat client still counts as online")
 	fs.DurationVar(&cfg.EventRetention, "event-retention", 7*24*time.Hour, "how long clients can resume the event stream from a cursor")
 	fs.BoolVar(&cfg.TrustProxy, "trust-proxy", false, "take the client address from X-Forwarded-For")
+	cfg.MaxUpload = switchboard.DefaultMaxUpload
+	fs.Var(&cfg.MaxUpload, "max-upload", "size limit of one attachment, like 25MB (SWITCHBOARD_MAX_UPLOAD)")
+	fs.StringVar(&cfg.SIPAddr, "sip-addr", "127.0.0.1:5060", "address of the SIP registrar, UDP and TCP; empty disables it (SWITCHBOARD_SIP_ADDR)")
+	fs.StringVar(&cfg.PublicURL, "public-url", "", "the URL the outside world reaches this server by, for provider webhooks and media links")
 	pos, err := parse(fs, args, env.getenv)
 	if err != nil {
 		return err
@@ -70,8 +89,15 @@ func serve(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer store.Close()
-	pres := presence.New(bus, cfg.PresenceGrace)
-	svc := chat.New(store, bus, pres, logger)
+	pres, err := presence.New(ctx, bus, store, cfg.PresenceGrace)
+	if err != nil {
+		return err
+	}
+	blobs, err := blob.NewLocal(filepath.Join(cfg.Data, "files"))
+	if err != nil {
+		return err
+	}
+	svc := chat.New(chat.Deps{Store: store, Bus: bus, Presence: pres, Blobs: blobs, Logger: logger, MaxUpload: int64(cfg.MaxUpload)})
 
 	var demo *demoInfo
 	if cfg.Demo {
@@ -98,7 +124,7 @@ func serve(ctx context.Context, env *environment, args []string) error {
 	}
 	logger.Info("serving", "url", url, "data", cfg.Data)
 
-	go pruneEvents(ctx, store, cfg.EventRetention, logger)
+	go maintain(ctx, store, svc, blobs, cfg.EventRetention, logger)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -120,15 +146,22 @@ func serve(ctx context.Context, env *environment, args []string) error {
 	return nil
 }
 
-// pruneEvents forgets old events every hour so the event log stays bounded.
-func pruneEvents(ctx context.Context, store *sqlite.Store, retention time.Duration, logger interface {
-	Warn(string, ...any)
-}) {
+// maintain runs the hourly housekeeping: old events are forgotten, uploads
+// never posted are removed, and temporary files of a crash are cleaned.
+func maintain(ctx context.Context, store *sqlite.Store, svc *chat.Service, blobs *blob.Local, retention time.Duration, logger *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
 		if err := store.PruneEvents(ctx, time.Now().Add(-retention)); err != nil && ctx.Err() == nil {
 			logger.Warn("prune events", "err", err)
+		}
+		if n, err := svc.RemoveUnattached(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("remove unattached uploads", "err", err)
+		} else if n > 0 {
+			logger.Info("removed unattached uploads", "files", n)
+		}
+		if err := blobs.CleanTemp(time.Hour); err != nil {
+			logger.Warn("clean temporary files", "err", err)
 		}
 		select {
 		case <-ctx.Done():
