@@ -79,6 +79,13 @@ func (s *Service) addPicture(ctx context.Context, a *switchboard.StoredAttachmen
 		return
 	}
 	defer f.Close()
+	// Decoding a large picture takes hundreds of MB; a few at a time.
+	select {
+	case s.decoding <- struct{}{}:
+		defer func() { <-s.decoding }()
+	case <-ctx.Done():
+		return
+	}
 	pic, err := media.Process(f, a.ContentType, ThumbnailSide)
 	if err != nil {
 		s.logger.Info("picture not decoded; kept as a file", "content_type", a.ContentType, "err", err)

@@ -56,6 +56,8 @@ type Service struct {
 	// upload of the same bytes: uploads hold it shared from storing the
 	// bytes until the attachment is recorded.
 	blobMu sync.RWMutex
+	// decoding bounds how many pictures are decoded at once.
+	decoding chan struct{}
 }
 
 // New returns a chat service.
@@ -67,7 +69,8 @@ func New(d Deps) *Service {
 		d.MaxUpload = switchboard.DefaultMaxUpload
 	}
 	s := &Service{dir: d.Store, store: d.Store, attachments: d.Store, blobs: d.Blobs, bus: d.Bus, presence: d.Presence,
-		logger: d.Logger, now: time.Now, maxUpload: d.MaxUpload, typingAt: map[string]time.Time{}}
+		logger: d.Logger, now: time.Now, maxUpload: d.MaxUpload, typingAt: map[string]time.Time{},
+		decoding: make(chan struct{}, 2)}
 	s.userThrottle = newThrottle(5, 15*time.Minute, s.now)
 	s.ipThrottle = newThrottle(50, 15*time.Minute, s.now)
 	return s

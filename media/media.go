@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/gabriel-vasile/mimetype"
+	"golang.org/x/image/draw"
 	"golang.org/x/image/webp"
 
 	"github.com/switchboard-chat/switchboard"
@@ -159,9 +160,16 @@ func process(r io.ReadSeeker, contentType string, maxSide int, maxPixels int64) 
 		return nil, fmt.Errorf("media: decode %s: %w", contentType, err)
 	}
 	// The header was checked, not the decoded picture: they must agree.
-	if b := img.Bounds(); b.Dx() != cfg.Width || b.Dy() != cfg.Height {
-		return nil, fmt.Errorf("media: %s header says %dx%d pixels, decoded %dx%d",
-			contentType, cfg.Width, cfg.Height, b.Dx(), b.Dy())
+	canvas := image.Rect(0, 0, cfg.Width, cfg.Height)
+	if b := img.Bounds(); b != canvas {
+		if b.Empty() || !b.In(canvas) {
+			return nil, fmt.Errorf("media: %s header says %v, decoded %v", contentType, canvas, b)
+		}
+		// The first frame of a GIF may cover only part of its screen;
+		// the rest is transparent.
+		full := image.NewNRGBA(canvas)
+		draw.Draw(full, b, img, b.Min, draw.Src)
+		img = full
 	}
 
 	// Orienting the thumbnail rather than the picture gives the same

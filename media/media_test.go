@@ -320,6 +320,41 @@ func encodeGIFTransparent(t *testing.T, img *image.NRGBA) []byte {
 	return buf.Bytes()
 }
 
+func TestProcessGIFFrameSmallerThanScreen(t *testing.T) {
+	frame := image.NewPaletted(image.Rect(2, 2, 6, 6), color.Palette{transparent, red})
+	for i := range frame.Pix {
+		frame.Pix[i] = 1
+	}
+	var buf bytes.Buffer
+	err := gif.EncodeAll(&buf, &gif.GIF{
+		Image:  []*image.Paletted{frame},
+		Delay:  []int{0},
+		Config: image.Config{ColorModel: frame.Palette, Width: 8, Height: 8},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Process(bytes.NewReader(buf.Bytes()), "image/gif", 256)
+	if err != nil {
+		t.Fatalf("Process = %v", err)
+	}
+	if p.Width != 8 || p.Height != 8 {
+		t.Errorf("Process = %dx%d, want the screen's 8x8", p.Width, p.Height)
+	}
+	img := decodeThumbnail(t, p)
+	if b := img.Bounds(); b.Dx() != 8 || b.Dy() != 8 {
+		t.Fatalf("thumbnail is %v, want 8x8", b)
+	}
+	for _, pt := range []struct {
+		x, y int
+		want color.NRGBA
+	}{{0, 0, transparent}, {7, 7, transparent}, {2, 2, red}, {5, 5, red}, {6, 6, transparent}} {
+		if c := img.At(pt.x, pt.y); !near(c, pt.want) {
+			t.Errorf("thumbnail at (%d, %d) is %v, want %v", pt.x, pt.y, c, pt.want)
+		}
+	}
+}
+
 func TestProcessRefusesHugePictures(t *testing.T) {
 	tests := []struct {
 		contentType string
