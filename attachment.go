@@ -35,6 +35,10 @@ type AttachmentStore interface {
 	// was posted in a conversation the caller is a member of.
 	FindAttachment(ctx context.Context, id string) (*StoredAttachment, error)
 
+	// FindAttachmentByID returns an attachment of domain whatever the
+	// identity, for links whose signature was checked already (MMS media).
+	FindAttachmentByID(ctx context.Context, domain, id string) (*StoredAttachment, error)
+
 	// DeleteUnattached removes attachments never posted in a message and
 	// created before the given time, and returns the blob keys (files and
 	// thumbnails) that no attachment refers to any more, for the caller to

@@ -28,6 +28,10 @@ type Conversation struct {
 	LastMessage *Message         `json:"last_message"`
 	Unread      int              `json:"unread"`
 	LastReadSeq int64            `json:"last_read_seq"`
+
+	// For SMS conversations: the texting number and the external numbers.
+	TextingNumber string   `json:"texting_number,omitempty"`
+	External      []string `json:"external,omitempty"`
 }
 
 // Shared returns a copy of c without the fields that differ by member, for

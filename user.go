@@ -51,6 +51,11 @@ type Domain struct {
 	Name        string    `json:"domain"`
 	DisplayName string    `json:"name"`
 	CreatedAt   time.Time `json:"created_at"`
+	// Country is the ISO 3166 region for phone numbers typed without a
+	// country code (default "US").
+	Country string `json:"country"`
+	// SMSHelp is the automatic reply to HELP from an external number.
+	SMSHelp string `json:"sms_help"`
 }
 
 // User is an extension of a domain. PasswordHash is an encoded argon2id hash
@@ -157,6 +162,8 @@ type DirectoryStore interface {
 	CreateDomain(ctx context.Context, d *Domain) error
 	FindDomain(ctx context.Context, name string) (*Domain, error)
 	ListDomains(ctx context.Context) ([]*Domain, error)
+	// UpdateDomain stores the display name, country and SMS help of d.
+	UpdateDomain(ctx context.Context, d *Domain) error
 
 	// CreateUser adds u to its domain, which must exist (else ENOTFOUND).
 	CreateUser(ctx context.Context, u *User) error

@@ -24,8 +24,58 @@ func New(dir switchboard.DirectoryStore) *Service { return &Service{dir: dir} }
 
 // AddDomain creates a domain; name is its display name (default: the domain).
 func (s *Service) AddDomain(ctx context.Context, domain, name string) (*switchboard.Domain, error) {
-	d := &switchboard.Domain{Name: strings.ToLower(strings.TrimSpace(domain)), DisplayName: strings.TrimSpace(name)}
+	return s.AddDomainWith(ctx, DomainChange{Name: name}, domain)
+}
+
+// DomainChange names the settings of a domain to set; empty ones stay.
+type DomainChange struct {
+	Name    string
+	Country string // ISO 3166 region for phone numbers typed without +
+	SMSHelp string // automatic reply to HELP
+}
+
+func (ch DomainChange) validate() error {
+	if ch.Country != "" && (len(ch.Country) != 2 || strings.ToUpper(ch.Country) != ch.Country && strings.ToLower(ch.Country) != ch.Country) {
+		return switchboard.Errorf(switchboard.EINVALID, "Country %q must be a two-letter code like US or GB.", ch.Country)
+	}
+	if len([]rune(ch.SMSHelp)) > 320 {
+		return switchboard.Errorf(switchboard.EINVALID, "The HELP reply has at most 320 characters.")
+	}
+	return nil
+}
+
+// AddDomainWith creates a domain with settings.
+func (s *Service) AddDomainWith(ctx context.Context, ch DomainChange, domain string) (*switchboard.Domain, error) {
+	if err := ch.validate(); err != nil {
+		return nil, err
+	}
+	d := &switchboard.Domain{Name: strings.ToLower(strings.TrimSpace(domain)), DisplayName: strings.TrimSpace(ch.Name),
+		Country: strings.ToUpper(ch.Country), SMSHelp: strings.TrimSpace(ch.SMSHelp)}
 	if err := s.dir.CreateDomain(ctx, d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// SetDomain changes the settings of a domain.
+func (s *Service) SetDomain(ctx context.Context, domain string, ch DomainChange) (*switchboard.Domain, error) {
+	if err := ch.validate(); err != nil {
+		return nil, err
+	}
+	d, err := s.dir.FindDomain(ctx, strings.ToLower(strings.TrimSpace(domain)))
+	if err != nil {
+		return nil, err
+	}
+	if ch.Name != "" {
+		d.DisplayName = strings.TrimSpace(ch.Name)
+	}
+	if ch.Country != "" {
+		d.Country = strings.ToUpper(ch.Country)
+	}
+	if ch.SMSHelp != "" {
+		d.SMSHelp = strings.TrimSpace(ch.SMSHelp)
+	}
+	if err := s.dir.UpdateDomain(ctx, d); err != nil {
 		return nil, err
 	}
 	return d, nil

@@ -53,6 +53,12 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, s.logger, err)
 		return
 	}
+	if s.cfg.Texting != nil {
+		if me.TextingNumbers, err = s.cfg.Texting.MyNumbers(r.Context()); err != nil {
+			Error(w, r, s.logger, err)
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, me)
 }
 

@@ -26,6 +26,8 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {
 type createConversationRequest struct {
 	Members []string `json:"members"`
 	Name    string   `json:"name"`
+	From    string   `json:"from"`
+	To      []string `json:"to"`
 }
 
 func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) {
@@ -34,7 +36,21 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, s.logger, err)
 		return
 	}
-	c, created, err := s.chat.CreateConversation(r.Context(), req.Members, req.Name)
+	var c *switchboard.Conversation
+	var created bool
+	var err error
+	switch {
+	case req.From != "" || len(req.To) > 0:
+		if s.cfg.Texting == nil {
+			err = switchboard.Errorf(switchboard.EINVALID, "Texting is not set up on this server.")
+		} else if len(req.Members) > 0 {
+			err = switchboard.Errorf(switchboard.EINVALID, "Give members for a chat, or from and to for a text conversation, not both.")
+		} else {
+			c, created, err = s.cfg.Texting.StartConversation(r.Context(), req.From, req.To)
+		}
+	default:
+		c, created, err = s.chat.CreateConversation(r.Context(), req.Members, req.Name)
+	}
 	if err != nil {
 		Error(w, r, s.logger, err)
 		return

@@ -53,6 +53,9 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
 	if created {
 		status = http.StatusCreated
 	}
+	if m.Status == switchboard.StatusQueued && s.cfg.Texting != nil {
+		s.cfg.Texting.Wake()
+	}
 	writeJSON(w, status, m)
 }
 

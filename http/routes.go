@@ -34,6 +34,12 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	mux.Handle("GET /api/v1/events", s.authed(s.events))
 
+	mux.HandleFunc("/webhooks/sms/{provider}", s.smsWebhook)
+	mux.HandleFunc("GET /media/{domain}/{id}", s.media)
+	for pattern, h := range s.cfg.Extra {
+		mux.Handle(pattern, h)
+	}
+
 	mux.HandleFunc("/api/", s.notFound)
 	// Everything else belongs to the web portal (cfg.Portal), which sets its
 	// own Content-Security-Policy.

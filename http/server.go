@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-chat/switchboard"
 	"github.com/switchboard-chat/switchboard/chat"
+	"github.com/switchboard-chat/switchboard/texting"
 )
 
 // SessionCookie is the name of the portal's session cookie.
@@ -29,6 +30,11 @@ type Config struct {
 	// Portal serves the web portal: every GET outside /api/. It sets its own
 	// Content-Security-Policy. Nil serves a plain page at /.
 	Portal http.Handler
+	// Texting handles SMS conversations, provider webhooks and MMS media
+	// links; nil turns texting off.
+	Texting *texting.Service
+	// Extra handlers by route pattern, like the demo's phone simulator.
+	Extra map[string]http.Handler
 }
 
 // Server holds the dependencies of the handlers.

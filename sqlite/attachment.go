@@ -63,6 +63,17 @@ func (s *Store) FindAttachment(ctx context.Context, attID string) (*switchboard.
 	return a, nil
 }
 
+// FindAttachmentByID implements switchboard.AttachmentStore.
+func (s *Store) FindAttachmentByID(ctx context.Context, domain, attID string) (*switchboard.StoredAttachment, error) {
+	a, err := scanAttachment(s.queryRow(ctx, `SELECT `+attachmentColumns+` FROM attachments WHERE id = ? AND domain = ?`, attID, domain))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errAttachmentNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("find attachment: %w", err)
+	}
+	return a, nil
+}
+
 // postAttachments resolves attachment ids for a message of the caller in
 // conversation convID: each must be the caller's own upload (a foreign or
 // unknown id is ENOTFOUND). They are recorded as posted there.

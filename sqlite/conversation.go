@@ -14,17 +14,21 @@ import (
 
 var _ switchboard.ChatStore = (*Store)(nil)
 
-const convColumns = `c.id, c.domain, c.kind, c.name, c.direct_key IS NOT NULL, c.created_by, c.created_at, c.updated_at, c.last_seq`
+const convColumns = `c.id, c.domain, c.kind, c.name, c.direct_key IS NOT NULL, c.created_by, c.created_at, c.updated_at, c.last_seq, c.texting_number, c.external`
 
 func scanConv(sc interface{ Scan(...any) error }, extra ...any) (*switchboard.Conversation, string, error) {
 	var c switchboard.Conversation
-	var domain string
+	var domain, external string
 	var created, updated int64
-	dest := append([]any{&c.ID, &domain, &c.Kind, &c.Name, &c.Direct, &c.CreatedBy, &created, &updated, &c.LastSeq}, extra...)
+	dest := append([]any{&c.ID, &domain, &c.Kind, &c.Name, &c.Direct, &c.CreatedBy, &created, &updated, &c.LastSeq,
+		&c.TextingNumber, &external}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return nil, "", err
 	}
 	c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
+	if external != "" {
+		c.External = strings.Split(external, ",")
+	}
 	return &c, domain, nil
 }
 

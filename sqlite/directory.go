@@ -29,8 +29,11 @@ func (s *Store) CreateDomain(ctx context.Context, d *switchboard.Domain) error {
 			return switchboard.Errorf(switchboard.ECONFLICT, "Domain %s exists already.", d.Name)
 		}
 		d.CreatedAt = w.now
-		if _, err := w.exec(`INSERT INTO domains (name, display_name, created_at) VALUES (?, ?, ?)`,
-			d.Name, d.DisplayName, ms(d.CreatedAt)); err != nil {
+		if d.Country == "" {
+			d.Country = "US"
+		}
+		if _, err := w.exec(`INSERT INTO domains (name, display_name, created_at, country, sms_help) VALUES (?, ?, ?, ?, ?)`,
+			d.Name, d.DisplayName, ms(d.CreatedAt), d.Country, d.SMSHelp); err != nil {
 			return fmt.Errorf("insert domain: %w", err)
 		}
 		return nil
@@ -41,8 +44,8 @@ func (s *Store) CreateDomain(ctx context.Context, d *switchboard.Domain) error {
 func (s *Store) FindDomain(ctx context.Context, name string) (*switchboard.Domain, error) {
 	var d switchboard.Domain
 	var created int64
-	err := s.queryRow(ctx, `SELECT name, display_name, created_at FROM domains WHERE name = ?`, name).
-		Scan(&d.Name, &d.DisplayName, &created)
+	err := s.queryRow(ctx, `SELECT name, display_name, created_at, country, sms_help FROM domains WHERE name = ?`, name).
+		Scan(&d.Name, &d.DisplayName, &created, &d.Country, &d.SMSHelp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, switchboard.Errorf(switchboard.ENOTFOUND, "Domain %s not found.", name)
 	} else if err != nil {
@@ -54,7 +57,7 @@ func (s *Store) FindDomain(ctx context.Context, name string) (*switchboard.Domai
 
 // ListDomains implements switchboard.DirectoryStore.
 func (s *Store) ListDomains(ctx context.Context) ([]*switchboard.Domain, error) {
-	rows, err := s.query(ctx, `SELECT name, display_name, created_at FROM domains ORDER BY name`)
+	rows, err := s.query(ctx, `SELECT name, display_name, created_at, country, sms_help FROM domains ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("list domains: %w", err)
 	}
@@ -63,13 +66,27 @@ func (s *Store) ListDomains(ctx context.Context) ([]*switchboard.Domain, error) 
 	for rows.Next() {
 		var d switchboard.Domain
 		var created int64
-		if err := rows.Scan(&d.Name, &d.DisplayName, &created); err != nil {
+		if err := rows.Scan(&d.Name, &d.DisplayName, &created, &d.Country, &d.SMSHelp); err != nil {
 			return nil, fmt.Errorf("list domains: %w", err)
 		}
 		d.CreatedAt = fromMS(created)
 		out = append(out, &d)
 	}
 	return out, rows.Err()
+}
+
+// UpdateDomain implements switchboard.DirectoryStore.
+func (s *Store) UpdateDomain(ctx context.Context, d *switchboard.Domain) error {
+	return s.write(ctx, func(w *wtx) error {
+		res, err := w.exec(`UPDATE domains SET display_name = ?, country = ?, sms_help = ? WHERE name = ?`, d.DisplayName, d.Country, d.SMSHelp, d.Name)
+		if err != nil {
+			return fmt.Errorf("update domain: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return switchboard.Errorf(switchboard.ENOTFOUND, "Domain %s not found.", d.Name)
+		}
+		return nil
+	})
 }
 
 // CreateUser implements switchboard.DirectoryStore.

@@ -148,8 +148,20 @@ func (s *Store) SendMessage(ctx context.Context, m *switchboard.Message) (bool, 
 				return err
 			}
 		}
+		var smsTo []string
+		if c.Kind == switchboard.KindSMS {
+			if smsTo, err = w.prepareSMS(c, m); err != nil {
+				return err
+			}
+		}
 		created = true
-		return w.insertMessage(id, c, m, true, c.Members)
+		if err := w.insertMessage(id, c, m, true, c.Members); err != nil {
+			return err
+		}
+		if c.Kind == switchboard.KindSMS {
+			return w.queueSMS(c, m, smsTo)
+		}
+		return nil
 	})
 	return created, err
 }

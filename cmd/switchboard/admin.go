@@ -35,22 +35,32 @@ func userError(err error) error {
 
 func domainCmd(ctx context.Context, env *environment, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: switchboard domain add|list")
+		return fmt.Errorf("usage: switchboard domain add|set|list")
 	}
 	var sc storageConfig
 	fs := newFlagSet("domain "+args[0], env.stderr)
 	sc.register(fs)
 	switch args[0] {
-	case "add":
-		name := fs.String("name", "", "display name of the domain, like \"Acme Corp\"")
+	case "add", "set":
+		var ch admin.DomainChange
+		fs.StringVar(&ch.Name, "name", "", "display name of the domain, like \"Acme Corp\"")
+		fs.StringVar(&ch.Country, "country", "", "two-letter country for phone numbers typed without + (default US)")
+		fs.StringVar(&ch.SMSHelp, "sms-help", "", "the automatic reply when an external number texts HELP")
 		pos, err := parse(fs, args[1:], env.getenv)
 		if err != nil {
 			return err
 		} else if len(pos) != 1 {
-			return fmt.Errorf("usage: switchboard domain add DOMAIN [--name \"Acme Corp\"]")
+			return fmt.Errorf("usage: switchboard domain %s DOMAIN [--name \"Acme Corp\"] [--country US] [--sms-help TEXT]", args[0])
 		}
 		return withAdmin(ctx, &sc, func(a *admin.Service) error {
-			d, err := a.AddDomain(ctx, pos[0], *name)
+			if args[0] == "set" {
+				d, err := a.SetDomain(ctx, pos[0], ch)
+				if err == nil {
+					fmt.Fprintf(env.stdout, "Updated domain %s (%s, %s).\n", d.Name, d.DisplayName, d.Country)
+				}
+				return err
+			}
+			d, err := a.AddDomainWith(ctx, ch, pos[0])
 			if err == nil {
 				fmt.Fprintf(env.stdout, "Added domain %s (%s).\n", d.Name, d.DisplayName)
 			}
@@ -76,7 +86,7 @@ func domainCmd(ctx context.Context, env *environment, args []string) error {
 			return tw.Flush()
 		})
 	}
-	return fmt.Errorf("unknown domain command %q (want add or list)", args[0])
+	return fmt.Errorf("unknown domain command %q (want add, set or list)", args[0])
 }
 
 func userCmd(ctx context.Context, env *environment, args []string) error {

@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/switchboard-chat/switchboard"
 	"github.com/switchboard-chat/switchboard/admin"
+	"github.com/switchboard-chat/switchboard/sms/sim"
 	"github.com/switchboard-chat/switchboard/sqlite"
+	"github.com/switchboard-chat/switchboard/texting"
 )
 
 // The demo domain and its extensions.
@@ -89,6 +92,56 @@ func (d *demoInfo) print(w io.Writer, url string) {
 		}
 		fmt.Fprintf(w, "  %-18s %-22s %-16s %s\n", addr, u.name, u.level, pw)
 	}
+	fmt.Fprintf(w, "\n101 texts from %s; play the customer's phone at %s/sim\n", demoNumber, url)
 	fmt.Fprintf(w, "\nOr try the API:\n  curl -s %s/api/v1/login -d '{\"username\":\"101@%s\",\"password\":\"%s\"}'\n\n",
 		url, demoDomain, d.passwords["101@"+demoDomain])
+}
+
+// The demo's texting number, on the simulated carrier.
+const (
+	demoProvider = "sim"
+	demoNumber   = "+14155550100"
+)
+
+// simPage adds, when missing, the simulated provider and a texting number
+// assigned to 101, and returns the phone simulator's page.
+func simPage(ctx context.Context, store *sqlite.Store, tx *texting.Service) (http.Handler, error) {
+	p, err := store.FindProvider(ctx, demoProvider)
+	if switchboard.ErrorCode(err) == switchboard.ENOTFOUND {
+		p = &switchboard.Provider{Name: demoProvider, Kind: switchboard.ProviderSim, Credentials: map[string]string{"secret": switchboard.NewSecret()}}
+		if err := tx.AddProvider(ctx, p); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	if _, err := store.FindNumber(ctx, demoNumber); switchboard.ErrorCode(err) == switchboard.ENOTFOUND {
+		if _, err := tx.AddNumber(ctx, demoNumber, demoDomain, demoProvider, []string{"101"}); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	numbers := func() []string {
+		list, _ := store.ListNumbers(context.Background(), demoDomain)
+		var out []string
+		for _, n := range list {
+			if n.Provider == demoProvider {
+				out = append(out, n.Number)
+			}
+		}
+		return out
+	}
+	get := func() (*sim.Sim, error) {
+		a, err := tx.Provider(context.Background(), demoProvider)
+		if err != nil {
+			return nil, err
+		}
+		s, ok := a.(*sim.Sim)
+		if !ok {
+			return nil, fmt.Errorf("provider %s is not a simulator", demoProvider)
+		}
+		return s, nil
+	}
+	return sim.Handler(demoProvider, p.Credentials["secret"], numbers, get), nil
 }

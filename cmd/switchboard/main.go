@@ -25,12 +25,17 @@ const usage = `Switchboard: team chat, texting and presence for a hosted phone s
 
 Usage:
   switchboard serve [--addr 127.0.0.1:8080] [--data ./switchboard-data] [--demo]
-  switchboard domain add DOMAIN [--name "Acme Corp"]
+  switchboard domain add DOMAIN [--name "Acme Corp"] [--country US] [--sms-help TEXT]
+  switchboard domain set DOMAIN [--name N] [--country CC] [--sms-help TEXT]
   switchboard domain list
   switchboard user add EXT@DOMAIN --name "Full Name" [--level basic] (--password P | --password-stdin) [--sip-secret S]
   switchboard user list DOMAIN
   switchboard user set EXT@DOMAIN [--name N] [--level L] [--password-stdin] [--sip-secret S]
   switchboard apikey add --domain DOMAIN     (prints a key for the PBX event API)
+  switchboard provider add NAME --kind sim|twilio|telnyx|kannel [--api-url URL] [credentials]
+  switchboard number add +E164 --domain DOMAIN --provider NAME [--assign EXT[,EXT...]]
+  switchboard number assign +E164 --to EXT[,EXT...]
+  switchboard number list DOMAIN
 
 Every flag can also be set by an environment variable: --data is SWITCHBOARD_DATA,
 --addr is SWITCHBOARD_ADDR, and so on. Run a subcommand with -h for its flags.
@@ -52,6 +57,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return userCmd(ctx, env, args[1:])
 	case "apikey":
 		return apikeyCmd(ctx, env, args[1:])
+	case "provider":
+		return providerCmd(ctx, env, args[1:])
+	case "number":
+		return numberCmd(ctx, env, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

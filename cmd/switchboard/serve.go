@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-chat/switchboard/inmem"
 	"github.com/switchboard-chat/switchboard/presence"
 	"github.com/switchboard-chat/switchboard/sqlite"
+	"github.com/switchboard-chat/switchboard/texting"
 )
 
 // serveConfig is the configuration of `switchboard serve`, validated once.
@@ -99,14 +100,29 @@ func serve(ctx context.Context, env *environment, args []string) error {
 	}
 	svc := chat.New(chat.Deps{Store: store, Bus: bus, Presence: pres, Blobs: blobs, Logger: logger, MaxUpload: int64(cfg.MaxUpload)})
 
+	key, err := mediaKey(cfg.Data)
+	if err != nil {
+		return err
+	}
+	httpClient := &http.Client{Timeout: 30 * time.Second}
+	tx := texting.New(texting.Deps{Store: store, Chat: svc, Blobs: blobs, Factory: providerFactory(httpClient), Logger: logger,
+		PublicURL: cfg.PublicURL, MediaKey: key})
+
 	var demo *demoInfo
+	extra := map[string]http.Handler{}
 	if cfg.Demo {
 		if demo, err = seedDemo(ctx, store, cfg.Data); err != nil {
 			return fmt.Errorf("seed demo: %w", err)
 		}
+		if h, err := simPage(ctx, store, tx); err != nil {
+			return fmt.Errorf("seed demo texting: %w", err)
+		} else {
+			extra["/sim"], extra["/sim/"] = h, h
+		}
 	}
 
-	srv := sbhttp.NewServer(svc, sbhttp.Config{Logger: logger, OpenAPI: docs.OpenAPI, TrustProxy: cfg.TrustProxy})
+	srv := sbhttp.NewServer(svc, sbhttp.Config{Logger: logger, OpenAPI: docs.OpenAPI, TrustProxy: cfg.TrustProxy,
+		Texting: tx, Extra: extra})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -125,6 +141,13 @@ func serve(ctx context.Context, env *environment, args []string) error {
 	logger.Info("serving", "url", url, "data", cfg.Data)
 
 	go maintain(ctx, store, svc, blobs, cfg.EventRetention, logger)
+	outboxDone := make(chan struct{})
+	go func() {
+		defer close(outboxDone)
+		if err := tx.Run(ctx); err != nil {
+			logger.Error("outbox stopped", "err", err)
+		}
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -139,6 +162,7 @@ func serve(ctx context.Context, env *environment, args []string) error {
 	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		logger.Warn("shutdown", "err", err)
 	}
+	<-outboxDone
 	if err := store.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
