@@ -1,0 +1,217 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+type smsMessage struct {
+	message
+	Status string `json:"status"`
+	Error  string `json:"error"`
+}
+
+type smsConversation struct {
+	conversation
+	TextingNumber string   `json:"texting_number"`
+	External      []string `json:"external"`
+}
+
+// newTextingData is newData with a simulated provider "simx" (secret
+// "sim-secret") and the texting number +14155550100 shared by 101 and 102.
+func newTextingData(t *testing.T) string {
+	t.Helper()
+	data := newData(t)
+	mustCLI(t, data, "provider", "add", "simx", "--kind", "sim", "--secret", "sim-secret")
+	out := mustCLI(t, data, "number", "add", "(415) 555-0100", "--domain", "acme.example", "--provider", "simx", "--assign", "101,102")
+	if !strings.Contains(out, "+14155550100") {
+		t.Fatalf("number add printed %q", out)
+	}
+	mustCLI(t, data, "domain", "set", "acme.example", "--sms-help", "Acme Corp support: call 415 555 0100.")
+	return data
+}
+
+// inbound posts a text from an external phone through the simulator's
+// webhook, as the carrier would.
+func inbound(t *testing.T, s *server, secret, id, from, to, body string) int {
+	t.Helper()
+	form := url.Values{"secret": {secret}, "id": {id}, "from": {from}, "to": {to}, "body": {body}}
+	resp, err := http.Post(s.url+"/webhooks/sms/simx", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// nextMessageFrom returns the next message.created from sender.
+func nextMessageFrom(t *testing.T, st *stream, sender string) message {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m := decodeMessage(t, st.nextOf("message.created", time.Until(deadline)))
+		if m.Sender == sender {
+			return m
+		}
+	}
+}
+
+func waitStatus(t *testing.T, st *stream, id, want string) smsMessage {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		f := st.nextOf("message.updated", time.Until(deadline))
+		var m smsMessage
+		json.Unmarshal(f.Data, &m)
+		if m.ID == id && m.Status == want {
+			return m
+		}
+	}
+}
+
+func TestTextingCLI(t *testing.T) {
+	data := newTextingData(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"number", "add", "12345", "--domain", "acme.example", "--provider", "simx"}, "not a valid phone number"},
+		{[]string{"number", "add", "+14155550100", "--domain", "globex.example", "--provider", "simx"}, "exists already"},
+		{[]string{"number", "add", "+14155550111", "--domain", "acme.example", "--provider", "nope"}, "not found"},
+		{[]string{"number", "add", "+14155550111", "--domain", "acme.example", "--provider", "simx", "--assign", "999"}, "not found"},
+		{[]string{"provider", "add", "tw", "--kind", "twilio", "--account-sid", "AC1"}, "--auth-token"},
+		{[]string{"provider", "add", "x", "--kind", "carrier-pigeon"}, "not one of"},
+		{[]string{"provider", "add", "simx", "--kind", "sim"}, "exists already"},
+		{[]string{"number", "assign", "+14155550199", "--to", "101"}, "not found"},
+	} {
+		if _, errs, code := cli(t, data, "", tc.args...); code == 0 || !strings.Contains(errs, tc.want) {
+			t.Errorf("switchboard %s: exit %d, %q; want failure with %q", strings.Join(tc.args, " "), code, errs, tc.want)
+		}
+	}
+	mustCLI(t, data, "number", "assign", "+1 415-555-0100", "--to", "102,103")
+	out := mustCLI(t, data, "number", "list", "acme.example")
+	if !strings.Contains(out, "+14155550100") || !strings.Contains(out, "102, 103") {
+		t.Errorf("number list:\n%s", out)
+	}
+}
+
+// Texting end to end through the simulated carrier: a shared inbox,
+// delivery status, inbound with retries, unknown numbers and bad
+// signatures, STOP/START/HELP, and the limits.
+func TestTexting(t *testing.T) {
+	s := startServer(t, newTextingData(t))
+	a, b, c := s.login("101@acme.example"), s.login("102@acme.example"), s.login("103@acme.example")
+	x := s.login("101@globex.example")
+	var me struct {
+		TextingNumbers []string `json:"texting_numbers"`
+	}
+	a.mustDo("GET", "/api/v1/me", nil, 200, &me)
+	if len(me.TextingNumbers) != 1 || me.TextingNumbers[0] != "+14155550100" {
+		t.Errorf("101's texting numbers = %v", me.TextingNumbers)
+	}
+	sa, sb := a.connect(""), b.connect("")
+
+	var conv smsConversation
+	a.mustDo("POST", "/api/v1/conversations", `{"from":"+14155550100","to":["(415) 555-0142"]}`, 201, &conv)
+	if conv.Kind != "sms" || conv.TextingNumber != "+14155550100" || len(conv.External) != 1 || conv.External[0] != "+14155550142" ||
+		strings.Join(conv.Members, ",") != "101,102" {
+		t.Fatalf("sms conversation = %+v", conv)
+	}
+	a.mustDo("POST", "/api/v1/conversations", `{"from":"4155550100","to":["+1 415 555 0142"]}`, 200, nil)
+	for _, bad := range []struct {
+		c    *client
+		body string
+		want int
+	}{
+		{a, `{"from":"+14155550100","to":["555"]}`, 400},
+		{a, `{"from":"+14155550100","to":[]}`, 400},
+		{c, `{"from":"+14155550100","to":["+14155550142"]}`, 404}, // not assigned to 103
+		{x, `{"from":"+14155550100","to":["+14155550142"]}`, 404}, // another domain
+		{a, `{"from":"+14155550199","to":["+14155550142"]}`, 404}, // not a number of mine
+	} {
+		if status, body := bad.c.do("POST", "/api/v1/conversations", bad.body); status != bad.want {
+			t.Errorf("%s creates %s = %d %s, want %d", bad.c.ext, bad.body, status, body, bad.want)
+		}
+	}
+
+	var sent smsMessage
+	a.mustDo("POST", "/api/v1/conversations/"+conv.ID+"/messages", `{"client_id":"t1","body":"Your order is ready for pickup."}`, 201, &sent)
+	if sent.Status != "queued" {
+		t.Errorf("new text status = %q, want queued", sent.Status)
+	}
+	waitStatus(t, sb, sent.ID, "delivered") // 102 shares the inbox and sees it
+	if status, _ := a.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]string{"body": strings.Repeat("x", 1601)}); status != 413 {
+		t.Errorf("1601 characters = %d, want 413", status)
+	}
+
+	// Inbound: stored once however often the carrier retries.
+	if code := inbound(t, s, "sim-secret", "in-1", "+14155550142", "+14155550100", "Great, thanks!"); code != 204 {
+		t.Fatalf("inbound = %d", code)
+	}
+	got := nextMessageFrom(t, sa, "+14155550142")
+	if got.Body != "Great, thanks!" || got.Sender != "+14155550142" || got.ConversationID != conv.ID {
+		t.Errorf("inbound message = %+v", got)
+	}
+	inbound(t, s, "sim-secret", "in-1", "+14155550142", "+14155550100", "Great, thanks!")
+	if msgs := b.messages(conv.ID, ""); len(msgs) != 2 {
+		t.Errorf("after a retried webhook the history has %d messages, want 2", len(msgs))
+	}
+	// Unknown number, bad signature, bad numbers: refused, nothing stored.
+	for _, tc := range []struct {
+		secret, from, to string
+		want             int
+	}{
+		{"sim-secret", "+14155550142", "+14155550199", 404},
+		{"wrong", "+14155550142", "+14155550100", 401},
+		{"sim-secret", "not-a-number", "+14155550100", 400},
+	} {
+		if code := inbound(t, s, tc.secret, "in-x", tc.from, tc.to, "hello"); code != tc.want {
+			t.Errorf("inbound %+v = %d, want %d", tc, code, tc.want)
+		}
+	}
+	// A new external number starts a new conversation in the shared inbox.
+	inbound(t, s, "sim-secret", "in-2", "+14155550177", "+14155550100", "Do you deliver on Sundays?")
+	newConv := nextMessageFrom(t, sb, "+14155550177").ConversationID
+	if newConv == conv.ID {
+		t.Errorf("a new number went into the existing conversation")
+	}
+	if list := b.conversations(); len(list) != 2 || list[0].ID != newConv || list[0].Unread != 1 {
+		t.Errorf("102's list = %+v", list)
+	}
+	if list := c.conversations(); len(list) != 0 {
+		t.Errorf("103 sees %d conversations", len(list))
+	}
+	if list := x.conversations(); len(list) != 0 {
+		t.Errorf("globex sees %d conversations", len(list))
+	}
+
+	// STOP: later texts fail at once with the reason; START: they go again.
+	inbound(t, s, "sim-secret", "in-3", "+14155550142", "+14155550100", " stop ")
+	var refused smsMessage
+	a.mustDo("POST", "/api/v1/conversations/"+conv.ID+"/messages", `{"body":"One more thing"}`, 201, &refused)
+	if refused.Status != "failed" || !strings.Contains(refused.Error, "STOP") {
+		t.Errorf("text to an opted-out number = %+v", refused)
+	}
+	inbound(t, s, "sim-secret", "in-4", "+14155550142", "+14155550100", "START")
+	var again smsMessage
+	a.mustDo("POST", "/api/v1/conversations/"+conv.ID+"/messages", `{"body":"Welcome back"}`, 201, &again)
+	waitStatus(t, sa, again.ID, "delivered")
+
+	// HELP gets the domain's reply from the texting number itself.
+	inbound(t, s, "sim-secret", "in-5", "+14155550142", "+14155550100", "help")
+	if m := nextMessageFrom(t, sa, "+14155550100"); m.Body != "Acme Corp support: call 415 555 0100." {
+		t.Errorf("HELP reply = %q", m.Body)
+	}
+	// A number the carrier refuses: failed with the carrier's reason.
+	var bad smsConversation
+	a.mustDo("POST", "/api/v1/conversations", `{"from":"+14155550100","to":["+15005550001"]}`, 201, &bad)
+	var lost smsMessage
+	a.mustDo("POST", "/api/v1/conversations/"+bad.ID+"/messages", `{"body":"hello?"}`, 201, &lost)
+	if m := waitStatus(t, sa, lost.ID, "failed"); !strings.Contains(m.Error, "cannot receive texts") {
+		t.Errorf("refused text error = %q", m.Error)
+	}
+}
