@@ -27,6 +27,7 @@ type Store interface {
 	switchboard.ChatStore
 	switchboard.AttachmentStore
 	switchboard.RegistrationStore
+	switchboard.TextingStore
 }
 
 // Run runs the suite. For every sub-test it calls open, which must return a
@@ -67,6 +68,11 @@ func Run(t *testing.T, open func(t *testing.T, pub switchboard.EventPublisher) S
 		{"PresenceStatus", testPresenceStatus},
 		{"APIKeys", testAPIKeys},
 		{"Registrations", testRegistrations},
+
+		{"Numbers", testNumbers},
+		{"SMSConversation", testSMSConversation},
+		{"Outbox", testOutbox},
+		{"Inbound", testInbound},
 
 		{"EventsOfWrites", testEventsOfWrites},
 		{"EventsSince", testEventsSince},
