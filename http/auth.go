@@ -31,11 +31,19 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, s.logger, err)
 		return
 	}
+	me := chat.MeOf(u)
+	if s.cfg.Texting != nil {
+		ctx := switchboard.NewContextWithIdentity(r.Context(), switchboard.Identity{Domain: u.Domain, Extension: u.Extension, Level: u.Level})
+		if me.TextingNumbers, err = s.cfg.Texting.MyNumbers(ctx); err != nil {
+			Error(w, r, s.logger, err)
+			return
+		}
+	}
 	http.SetCookie(w, &http.Cookie{
 		Name: SessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: r.TLS != nil,
 		SameSite: http.SameSiteLaxMode, Expires: time.Now().Add(chat.SessionTTL),
 	})
-	writeJSON(w, http.StatusOK, loginResponse{Token: token, User: chat.MeOf(u)})
+	writeJSON(w, http.StatusOK, loginResponse{Token: token, User: me})
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
