@@ -17,8 +17,10 @@ import (
 	sbhttp "github.com/switchboard-chat/switchboard/http"
 	"github.com/switchboard-chat/switchboard/inmem"
 	"github.com/switchboard-chat/switchboard/presence"
+	"github.com/switchboard-chat/switchboard/sip"
 	"github.com/switchboard-chat/switchboard/sqlite"
 	"github.com/switchboard-chat/switchboard/texting"
+	"github.com/switchboard-chat/switchboard/web"
 )
 
 // serveConfig is the configuration of `switchboard serve`, validated once.
@@ -122,10 +124,18 @@ func serve(ctx context.Context, env *environment, args []string) error {
 	}
 
 	srv := sbhttp.NewServer(svc, sbhttp.Config{Logger: logger, OpenAPI: docs.OpenAPI, TrustProxy: cfg.TrustProxy,
-		Texting: tx, Extra: extra})
+		Texting: tx, Extra: extra, Portal: web.Handler()})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	var sipServer *sip.Server
+	if cfg.SIPAddr != "" {
+		sipServer = sip.New(sip.Config{Addr: cfg.SIPAddr, Dir: store, Registrations: store, Presence: pres, Bus: bus, Logger: logger})
+		if err := sipServer.Listen(); err != nil {
+			ln.Close()
+			return fmt.Errorf("%w (choose another --sip-addr, or --sip-addr \"\" to turn SIP off)", err)
+		}
 	}
 	url := "http://" + ln.Addr().String()
 	hs := &http.Server{
@@ -148,7 +158,17 @@ func serve(ctx context.Context, env *environment, args []string) error {
 			logger.Error("outbox stopped", "err", err)
 		}
 	}()
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	sipDone := make(chan struct{})
+	go func() {
+		defer close(sipDone)
+		if sipServer == nil {
+			return
+		}
+		if err := sipServer.Run(ctx); err != nil {
+			errc <- fmt.Errorf("sip registrar: %w", err)
+		}
+	}()
 	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case err := <-errc:
@@ -163,6 +183,7 @@ func serve(ctx context.Context, env *environment, args []string) error {
 		logger.Warn("shutdown", "err", err)
 	}
 	<-outboxDone
+	<-sipDone
 	if err := store.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
