@@ -81,19 +81,23 @@ async function connect() {
     handle(f);
   };
   sock.onclose = () => {
-    if (ws !== sock) return;
-    ws = null;
-    if (buffer) {
-      // Closed while reloading: the buffered frames are lost, so the next
-      // connection starts afresh rather than resuming.
-      buffer = null;
-      cursor = "";
-      generation++;
-    }
-    if (!running) return;
-    S.connection.value = "offline";
-    schedule();
+    if (ws === sock) lost();
   };
+}
+
+/** The live connection is gone: say so and try again later. */
+function lost() {
+  ws = null;
+  if (buffer) {
+    // Closed while reloading: the buffered frames are lost, so the next
+    // connection starts afresh rather than resuming.
+    buffer = null;
+    cursor = "";
+    generation++;
+  }
+  if (!running) return;
+  S.connection.value = "offline";
+  schedule();
 }
 
 function schedule() {
@@ -111,7 +115,14 @@ function reconnectNow() {
 }
 
 window.addEventListener("online", reconnectNow);
-window.addEventListener("offline", () => ws?.close());
+// Without a network the closing handshake cannot finish, and the socket's
+// close event may come only much later: let go of it at once.
+window.addEventListener("offline", () => {
+  const sock = ws;
+  if (!sock) return;
+  lost();
+  sock.close();
+});
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") reconnectNow();
 });
