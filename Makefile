@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: all build run test vet fmt-check clean web typecheck chromium sip-tools kannel
+.PHONY: all build run bench test vet fmt-check clean web typecheck chromium sip-tools kannel
 
 all: build
 
@@ -13,6 +13,11 @@ build: web
 ## run: the demo on embedded SQLite, data in ./switchboard-data
 run: build
 	$(BIN)/switchboard serve --demo
+
+## bench: the quick benchmark, under a minute (docs/PERFORMANCE.md); the full
+## one is $(BIN)/switchboard-bench with no flags
+bench: build
+	$(BIN)/switchboard-bench --quick --out bench-results/quick
 
 ## test: formatting, vet, and every test (real SQLite, real server)
 test: fmt-check vet web typecheck chromium sip-tools kannel

@@ -1,9 +1,13 @@
 package http
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"time"
 
@@ -30,9 +34,13 @@ const (
 // commit. So every durable event after the client's cursor is either in the
 // store read, or arrives live afterwards, or both; duplicates are dropped by
 // cursor. Nothing is missed, however many senders commit concurrently.
+//
+// Memory: the handler returns once the connection is upgraded, and the
+// stream goes on in its own goroutine with small buffers of its own (see
+// leanHijacker), so an idle connection keeps none of net/http's per-request
+// state (its 4 KB read and write buffers, the request, the response).
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	id, _ := switchboard.IdentityFromContext(ctx)
+	id, _ := switchboard.IdentityFromContext(r.Context())
 	var since int64
 	resume := r.URL.Query().Get("since") != ""
 	if resume {
@@ -42,10 +50,21 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
+	conn, err := websocket.Accept(leanHijacker{w}, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
 		return // Accept has answered the request
 	}
+	// The request's context ends when this handler returns; the stream keeps
+	// its values (the identity) and ends on its own.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	go func() {
+		defer cancel()
+		s.stream(ctx, conn, id, resume, since)
+	}()
+}
+
+// stream runs the event stream of one upgraded connection until it ends.
+func (s *Server) stream(ctx context.Context, conn *websocket.Conn, id switchboard.Identity, resume bool, since int64) {
 	defer conn.CloseNow()
 	conn.SetReadLimit(maxClientFrame)
 
@@ -86,6 +105,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if !st.catchUp(store, &cursor, backlog) {
 		return
 	}
+	backlog = nil
 
 	readErr := make(chan error, 1)
 	go s.readFrames(ctx, conn, readErr)
@@ -132,6 +152,41 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
+
+// Buffer sizes of an upgraded connection: client frames are small (typing),
+// and a larger server frame is written straight through.
+const (
+	wsReadBuffer  = 512
+	wsWriteBuffer = 1024
+)
+
+// leanHijacker hands the WebSocket library a connection with buffers of its
+// own, sized for the stream, instead of net/http's 4 KB pair, which stays
+// referenced by net/http's connection state for as long as the handler runs
+// and is dropped when it returns.
+type leanHijacker struct{ http.ResponseWriter }
+
+func (h leanHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	var rc net.Conn = c
+	// Bytes the client sent after its request, already buffered, come first.
+	if n := brw.Reader.Buffered(); n > 0 {
+		b, _ := brw.Reader.Peek(n)
+		rc = &prefixConn{Conn: c, r: io.MultiReader(bytes.NewReader(bytes.Clone(b)), c)}
+	}
+	return rc, bufio.NewReadWriter(bufio.NewReaderSize(rc, wsReadBuffer), bufio.NewWriterSize(c, wsWriteBuffer)), nil
+}
+
+// prefixConn reads from r (buffered bytes, then the connection).
+type prefixConn struct {
+	net.Conn
+	r io.Reader
+}
+
+func (c *prefixConn) Read(b []byte) (int, error) { return c.r.Read(b) }
 
 // stream writes frames to one WebSocket client.
 type stream struct {

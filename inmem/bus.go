@@ -13,8 +13,11 @@ import (
 )
 
 // DefaultBuffer is the number of events a subscription may hold before its
-// consumer is considered too slow.
-const DefaultBuffer = 256
+// consumer is considered too slow. A live client writes each event as it
+// comes, so it is rarely more than a few behind; one that is dropped catches
+// up from the store. The buffer is allocated for every connection, idle or
+// not, so it counts in the memory of each (docs/PERFORMANCE.md).
+const DefaultBuffer = 64
 
 // Bus is an in-process switchboard.EventBus.
 type Bus struct {

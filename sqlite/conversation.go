@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/switchboard-chat/switchboard"
@@ -42,45 +43,83 @@ type member struct {
 // conv loads a conversation of the caller's domain that the caller is a
 // member of, with its members, or returns ENOTFOUND.
 func (w *wtx) conv(id switchboard.Identity, convID string) (*switchboard.Conversation, *member, error) {
-	c, domain, err := scanConv(w.queryRow(`SELECT `+convColumns+` FROM conversations c WHERE c.id = ?`, convID))
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && domain != id.Domain) {
-		return nil, nil, errConvNotFound
-	} else if err != nil {
-		return nil, nil, fmt.Errorf("find conversation: %w", err)
+	c, m, _, err := w.convWith(id, convID, "")
+	return c, m, err
+}
+
+// convWith is conv that also looks up the caller's earlier message with
+// clientID (when not empty), returning its seq or 0: one statement for what
+// a send reads before it writes. The literal client_id <> ” lets SQLite use
+// the partial index messages_client_id; without it the lookup scans every
+// message of the conversation.
+func (w *wtx) convWith(id switchboard.Identity, convID, clientID string) (*switchboard.Conversation, *member, int64, error) {
+	rows, err := w.query(`SELECT `+convColumns+`, mm.extension, mm.read_seq, mm.unread, mm.cleared_seq, mm.hidden,
+			(SELECT seq FROM messages WHERE conversation_id = ?1 AND sender = ?2 AND client_id = ?3 AND client_id <> '' AND ?3 <> '')
+		FROM conversations c JOIN members mm ON mm.conversation_id = c.id
+		WHERE c.id = ?1 ORDER BY mm.extension`, convID, id.Extension, clientID)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("find conversation: %w", err)
 	}
-	if err := w.loadMembers(c); err != nil {
-		return nil, nil, err
+	defer rows.Close()
+	var c *switchboard.Conversation
+	var self *member
+	var prev sql.NullInt64
+	for rows.Next() {
+		var ext string
+		var m member
+		row, domain, err := scanConv(rows, &ext, &m.readSeq, &m.unread, &m.clearedSeq, &m.hidden, &prev)
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("find conversation: %w", err)
+		} else if domain != id.Domain {
+			return nil, nil, 0, errConvNotFound
+		}
+		if c == nil {
+			c = row
+			c.Read = map[string]int64{}
+		}
+		c.Members = append(c.Members, ext)
+		c.Read[ext] = m.readSeq
+		if ext == id.Extension {
+			self = &m
+		}
 	}
-	var m member
-	err = w.queryRow(`SELECT read_seq, unread, cleared_seq, hidden FROM members WHERE conversation_id = ? AND extension = ?`,
-		convID, id.Extension).Scan(&m.readSeq, &m.unread, &m.clearedSeq, &m.hidden)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil, errConvNotFound
-	} else if err != nil {
-		return nil, nil, fmt.Errorf("find member: %w", err)
+	if err := rows.Err(); err != nil {
+		return nil, nil, 0, fmt.Errorf("find conversation: %w", err)
 	}
-	return c, &m, nil
+	if c == nil || self == nil {
+		return nil, nil, 0, errConvNotFound
+	}
+	return c, self, prev.Int64, nil
 }
 
 var errConvNotFound = switchboard.Errorf(switchboard.ENOTFOUND, "Conversation not found.")
 
-func (w *wtx) loadMembers(c *switchboard.Conversation) error {
-	rows, err := w.query(`SELECT extension, read_seq FROM members WHERE conversation_id = ? ORDER BY extension`, c.ID)
+// loadMembers sets c.Members and c.Read, and returns the row of ext (nil if
+// ext is not a member), in one read of the conversation's members.
+func (w *wtx) loadMembers(c *switchboard.Conversation, ext string) (*member, error) {
+	rows, err := w.query(`SELECT extension, read_seq, unread, cleared_seq, hidden FROM members WHERE conversation_id = ? ORDER BY extension`, c.ID)
 	if err != nil {
-		return fmt.Errorf("list members: %w", err)
+		return nil, fmt.Errorf("list members: %w", err)
 	}
 	defer rows.Close()
 	c.Members, c.Read = nil, map[string]int64{}
+	var self *member
 	for rows.Next() {
-		var ext string
-		var seq int64
-		if err := rows.Scan(&ext, &seq); err != nil {
-			return fmt.Errorf("list members: %w", err)
+		var e string
+		var m member
+		if err := rows.Scan(&e, &m.readSeq, &m.unread, &m.clearedSeq, &m.hidden); err != nil {
+			return nil, fmt.Errorf("list members: %w", err)
 		}
-		c.Members = append(c.Members, ext)
-		c.Read[ext] = seq
+		c.Members = append(c.Members, e)
+		c.Read[e] = m.readSeq
+		if e == ext {
+			self = &m
+		}
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list members: %w", err)
+	}
+	return self, nil
 }
 
 // emit records a durable event in the transaction and queues it for
@@ -98,14 +137,33 @@ func (w *wtx) emit(domain, typ, convID string, recipients []string, v any) error
 	if e.Cursor, err = res.LastInsertId(); err != nil {
 		return fmt.Errorf("insert event: %w", err)
 	}
-	for _, r := range recipients {
-		if _, err := w.exec(`INSERT INTO event_recipients (domain, extension, event_id) VALUES (?, ?, ?)`, domain, r, e.Cursor); err != nil {
-			return fmt.Errorf("insert event recipient: %w", err)
+	// One statement for up to recipientsPerInsert recipients.
+	for len(recipients) > 0 {
+		n := min(len(recipients), recipientsPerInsert)
+		args := make([]any, 0, 3*n)
+		for _, r := range recipients[:n] {
+			args = append(args, domain, r, e.Cursor)
 		}
+		if _, err := w.exec(insertRecipients[n], args...); err != nil {
+			return fmt.Errorf("insert event recipients: %w", err)
+		}
+		recipients = recipients[n:]
 	}
 	w.op.events = append(w.op.events, e)
 	return nil
 }
+
+// recipientsPerInsert bounds the rows of one INSERT INTO event_recipients;
+// insertRecipients[n] is the statement for n rows.
+const recipientsPerInsert = 32
+
+var insertRecipients = func() []string {
+	out := make([]string, recipientsPerInsert+1)
+	for n := 1; n <= recipientsPerInsert; n++ {
+		out[n] = `INSERT INTO event_recipients (domain, extension, event_id) VALUES (?, ?, ?)` + strings.Repeat(`, (?, ?, ?)`, n-1)
+	}
+	return out
+}()
 
 // normalizeMembers validates extensions and returns them sorted, without
 // duplicates and without the caller.
@@ -235,17 +293,34 @@ func (w *wtx) viewerFields(c *switchboard.Conversation, m *member) error {
 	return nil
 }
 
-// FindConversation implements switchboard.ChatStore. It reads through the
-// writer's snapshot-free read pool.
+// listColumns are what the conversation list shows of each conversation,
+// read in one query: the conversation, the viewer's member row, every
+// member with its read marker and the last message. (Members come in the
+// primary key's extension order; scanConversations sorts them anyway, which
+// is cheaper than an ORDER BY in the aggregate, a temporary b-tree each.)
+// One statement, prepared once, instead of a query per part.
+const listColumns = convColumns + `, m.unread, m.read_seq, m.cleared_seq,
+	(SELECT group_concat(mm.extension || ':' || mm.read_seq, ',') FROM members mm WHERE mm.conversation_id = c.id),
+	lm.conversation_id, lm.seq, lm.id, lm.client_id, lm.sender, lm.body, lm.attachments, lm.kind, lm.targets, lm.name,
+	lm.created_at, lm.edited_at, lm.deleted, lm.status, lm.error`
+
+const listJoins = `LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq AND c.last_seq > m.cleared_seq`
+
+// FindConversation implements switchboard.ChatStore.
 func (s *Store) FindConversation(ctx context.Context, convID string) (*switchboard.Conversation, error) {
 	id, err := identity(ctx)
 	if err != nil {
 		return nil, err
 	}
-	row := s.queryRow(ctx, `SELECT `+convColumns+`, m.unread, m.read_seq, m.cleared_seq FROM conversations c
+	rows, err := s.query(ctx, `SELECT `+listColumns+` FROM conversations c
 		JOIN members m ON m.conversation_id = c.id AND m.extension = ?
+		`+listJoins+`
 		WHERE c.id = ? AND c.domain = ?`, id.Extension, convID, id.Domain)
-	list, err := s.scanConversations(ctx, &singleRow{row})
+	if err != nil {
+		return nil, fmt.Errorf("find conversation: %w", err)
+	}
+	defer rows.Close()
+	list, err := scanConversations(rows)
 	if err != nil {
 		return nil, err
 	} else if len(list) == 0 {
@@ -260,108 +335,54 @@ func (s *Store) ListConversations(ctx context.Context, limit int) ([]*switchboar
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.query(ctx, `SELECT `+convColumns+`, m.unread, m.read_seq, m.cleared_seq FROM members m
+	rows, err := s.query(ctx, `SELECT `+listColumns+` FROM members m
 		JOIN conversations c ON c.id = m.conversation_id
+		`+listJoins+`
 		WHERE m.domain = ? AND m.extension = ? AND m.hidden = 0
 		ORDER BY m.activity_at DESC LIMIT ?`, id.Domain, id.Extension, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list conversations: %w", err)
 	}
 	defer rows.Close()
-	return s.scanConversations(ctx, rows)
+	return scanConversations(rows)
 }
 
-type rowScanner interface {
-	Next() bool
-	Scan(...any) error
-	Err() error
-}
-
-// singleRow adapts *sql.Row to rowScanner.
-type singleRow struct{ row *sql.Row }
-
-func (r *singleRow) Next() bool { return r.row != nil }
-func (r *singleRow) Scan(dest ...any) error {
-	err := r.row.Scan(dest...)
-	r.row = nil
-	return err
-}
-func (r *singleRow) Err() error { return nil }
-
-// scanConversations reads conversations with the viewer's unread, read_seq
-// and cleared_seq, then their members and last messages in two queries.
-func (s *Store) scanConversations(ctx context.Context, rows rowScanner) ([]*switchboard.Conversation, error) {
-	var out []*switchboard.Conversation
-	var cleared []int64
-	byID := map[string]*switchboard.Conversation{}
+// scanConversations reads rows of listColumns.
+func scanConversations(rows *sql.Rows) ([]*switchboard.Conversation, error) {
+	out := []*switchboard.Conversation{}
 	for rows.Next() {
 		var unread int
 		var readSeq, clearedSeq int64
-		c, _, err := scanConv(rows, &unread, &readSeq, &clearedSeq)
-		if errors.Is(err, sql.ErrNoRows) {
-			break
-		} else if err != nil {
+		var members sql.NullString
+		var lm nullMessage
+		c, _, err := scanConv(rows, append([]any{&unread, &readSeq, &clearedSeq, &members}, lm.dest()...)...)
+		if err != nil {
 			return nil, fmt.Errorf("scan conversation: %w", err)
 		}
 		c.Unread, c.LastReadSeq = unread, readSeq
 		c.Read = map[string]int64{}
+		for _, pair := range strings.Split(members.String, ",") {
+			ext, seq, ok := strings.Cut(pair, ":")
+			if !ok {
+				continue
+			}
+			n, err := strconv.ParseInt(seq, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("scan members: %w", err)
+			}
+			c.Members = append(c.Members, ext)
+			c.Read[ext] = n
+		}
+		sort.Strings(c.Members)
+		if c.LastMessage, err = lm.message(); err != nil {
+			return nil, fmt.Errorf("scan last message: %w", err)
+		}
 		out = append(out, c)
-		cleared = append(cleared, clearedSeq)
-		byID[c.ID] = c
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list conversations: %w", err)
 	}
-	if len(out) == 0 {
-		return out, nil
-	}
-	ids := make([]any, len(out))
-	for i, c := range out {
-		ids[i] = c.ID
-	}
-	in := "?" + strings.Repeat(",?", len(out)-1)
-	mrows, err := s.rdb.QueryContext(ctx, `SELECT conversation_id, extension, read_seq FROM members WHERE conversation_id IN (`+in+`) ORDER BY conversation_id, extension`, ids...)
-	if err != nil {
-		return nil, fmt.Errorf("list members: %w", err)
-	}
-	defer mrows.Close()
-	for mrows.Next() {
-		var cid, ext string
-		var seq int64
-		if err := mrows.Scan(&cid, &ext, &seq); err != nil {
-			return nil, fmt.Errorf("list members: %w", err)
-		}
-		c := byID[cid]
-		c.Members = append(c.Members, ext)
-		c.Read[ext] = seq
-	}
-	if err := mrows.Err(); err != nil {
-		return nil, fmt.Errorf("list members: %w", err)
-	}
-	var keys []any
-	var conds []string
-	for i, c := range out {
-		if c.LastSeq > cleared[i] {
-			conds = append(conds, "(conversation_id = ? AND seq = ?)")
-			keys = append(keys, c.ID, c.LastSeq)
-		}
-	}
-	if len(conds) == 0 {
-		return out, nil
-	}
-	lrows, err := s.rdb.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages WHERE `+strings.Join(conds, " OR "), keys...)
-	if err != nil {
-		return nil, fmt.Errorf("list last messages: %w", err)
-	}
-	defer lrows.Close()
-	for lrows.Next() {
-		m, err := scanMessage(lrows)
-		if err != nil {
-			return nil, fmt.Errorf("list last messages: %w", err)
-		}
-		byID[m.ConversationID].LastMessage = m
-	}
-	return out, lrows.Err()
+	return out, nil
 }
 
 // DeleteConversation implements switchboard.ChatStore.

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,6 +35,10 @@ var migrationFS embed.FS
 // maxBatch bounds how many writes share one transaction.
 const maxBatch = 512
 
+// maxYields bounds how often the writer yields to let more writes join a
+// batch.
+const maxYields = 8
+
 // Store is a SQLite-backed switchboard.DirectoryStore and ChatStore.
 type Store struct {
 	path   string
@@ -43,16 +48,27 @@ type Store struct {
 
 	wdb *sql.DB // exactly one connection, used only by the writer goroutine
 	rdb *sql.DB // read-only pool
+	cdb *sql.DB // one connection, used only by the checkpointer goroutine
 
-	ops     chan *op
-	closed  chan struct{}
-	done    chan struct{}
-	closeMu sync.RWMutex // held shared while queueing a write
-	stopped bool
-	tick    int64 // last activity tick; writer goroutine only
+	ops      chan *op
+	closed   chan struct{}
+	done     chan struct{}
+	ckptDone chan struct{}
+	closeMu  sync.RWMutex // held shared while queueing a write
+	stopped  bool
+	tick     int64 // last activity tick; writer goroutine only
 
 	stmtMu sync.Mutex
 	rstmts map[string]*sql.Stmt
+
+	auth authCache
+
+	// wstmts are statements prepared on the writer's one connection, kept
+	// across batches; wanted are those a batch used that are not prepared
+	// yet (the connection is only free between batches). Writer goroutine
+	// only.
+	wstmts map[string]*sql.Stmt
+	wanted []string
 }
 
 // Options configure a Store.
@@ -63,20 +79,43 @@ type Options struct {
 	Logger    *slog.Logger
 	// Now replaces the clock in tests.
 	Now func() time.Time
+	// Sync is when a commit is durable before its writes are acknowledged:
+	// SyncFull (the default) or SyncProcess; see those.
+	Sync Sync
 }
+
+// Sync says how far a commit is on its way to the disk before the writes of
+// its batch are acknowledged.
+type Sync string
+
+const (
+	// SyncFull fsyncs the write-ahead log at every commit
+	// (synchronous=FULL): an acknowledged write survives a crash of the
+	// process, of the operating system and a power loss.
+	SyncFull Sync = "full"
+	// SyncProcess writes every commit to the write-ahead log in the
+	// operating system's cache and fsyncs it at checkpoints
+	// (synchronous=NORMAL in WAL mode): an acknowledged write survives a
+	// crash or kill -9 of the process, but an operating-system crash or
+	// power loss may roll back the last commits (never corrupting the
+	// database).
+	SyncProcess Sync = "process"
+)
 
 // Open opens (creating if needed) the database at path and applies pending
 // migrations. The caller must Close it.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s := &Store{
-		path:   path,
-		logger: opts.Logger,
-		pub:    opts.Publisher,
-		now:    opts.Now,
-		ops:    make(chan *op, 4096),
-		closed: make(chan struct{}),
-		done:   make(chan struct{}),
-		rstmts: map[string]*sql.Stmt{},
+		path:     path,
+		logger:   opts.Logger,
+		pub:      opts.Publisher,
+		now:      opts.Now,
+		ops:      make(chan *op, 4096),
+		closed:   make(chan struct{}),
+		done:     make(chan struct{}),
+		ckptDone: make(chan struct{}),
+		rstmts:   map[string]*sql.Stmt{},
+		wstmts:   map[string]*sql.Stmt{},
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -84,9 +123,23 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
+	// synchronous=FULL: a commit is on disk before any write of its batch is
+	// acknowledged. temp_store=memory keeps the savepoints' statement
+	// journals off the disk (they are rebuilt per transaction anyway), and
+	// a 64 MB page cache per connection keeps the hot pages of the indexes.
+	sync := "FULL"
+	switch opts.Sync {
+	case "", SyncFull:
+	case SyncProcess:
+		sync = "NORMAL"
+	default:
+		return nil, fmt.Errorf("sync %q: want %q or %q", opts.Sync, SyncFull, SyncProcess)
+	}
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync + ")" +
+		"&_pragma=temp_store(memory)&_pragma=cache_size(-65536)"
 	var err error
-	if s.wdb, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate"); err != nil {
+	// The writer never checkpoints; the checkpointer does (checkpoint.go).
+	if s.wdb, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=wal_autocheckpoint(0)&_txlock=immediate"); err != nil {
 		return nil, fmt.Errorf("open writer: %w", err)
 	}
 	s.wdb.SetMaxOpenConns(1)
@@ -103,7 +156,16 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s.rdb.SetMaxOpenConns(8)
 	s.rdb.SetMaxIdleConns(8)
 	s.rdb.SetConnMaxLifetime(0)
+	if s.cdb, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=wal_autocheckpoint(0)"); err != nil {
+		s.wdb.Close()
+		s.rdb.Close()
+		return nil, fmt.Errorf("open checkpointer: %w", err)
+	}
+	s.cdb.SetMaxOpenConns(1)
+	s.cdb.SetMaxIdleConns(1)
+	s.cdb.SetConnMaxLifetime(0)
 	go s.writer()
+	go s.checkpointer(s.cdb)
 	return s, nil
 }
 
@@ -119,7 +181,11 @@ func (s *Store) Close() error {
 	close(s.closed)
 	s.closeMu.Unlock()
 	<-s.done
-	return errors.Join(s.rdb.Close(), s.wdb.Close())
+	<-s.ckptDone
+	for _, st := range s.wstmts {
+		st.Close()
+	}
+	return errors.Join(s.cdb.Close(), s.rdb.Close(), s.wdb.Close())
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -244,7 +310,26 @@ func (s *Store) writer() {
 				return
 			}
 		}
+		// Under a load of writes, let the goroutines that are ready to run
+		// (requests on their way to a write) queue theirs before this batch
+		// closes: every write in a batch shares its WAL pages and its fsync,
+		// and with one CPU the write that woke the writer would otherwise
+		// run alone (a woken goroutine runs next). Yielding stops as soon as
+		// no write came in. It is skipped when the last batch was a single
+		// write: then writes are sparse, and a yield would only queue the
+		// writer behind unrelated work (a storm of reconnects, say).
+		yields := maxYields
+		if len(batch) <= 1 {
+			yields = 0
+		}
 		batch = append(batch[:0], first)
+		for range yields {
+			n := len(s.ops)
+			runtime.Gosched()
+			if len(s.ops) == n {
+				break
+			}
+		}
 	fill:
 		for len(batch) < maxBatch {
 			select {
@@ -275,8 +360,9 @@ func (s *Store) commit(batch []*op) {
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	stmts := map[string]*sql.Stmt{}
+	bw := &wtx{s: s, ctx: ctx, tx: tx, now: now, stmts: stmts}
 	for _, o := range batch {
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
+		if _, err := bw.exec("SAVEPOINT op"); err != nil {
 			tx.Rollback()
 			finish(fmt.Errorf("savepoint: %w", err))
 			return
@@ -285,13 +371,13 @@ func (s *Store) commit(batch []*op) {
 		w := &wtx{s: s, ctx: ctx, tx: tx, now: now, tick: s.tick, op: o, stmts: stmts}
 		if o.err = o.fn(w); o.err != nil {
 			o.events = nil
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO op"); err != nil {
+			if _, err := bw.exec("ROLLBACK TO op"); err != nil {
 				tx.Rollback()
 				finish(fmt.Errorf("rollback to savepoint: %w", err))
 				return
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE op"); err != nil {
+		if _, err := bw.exec("RELEASE op"); err != nil {
 			tx.Rollback()
 			finish(fmt.Errorf("release savepoint: %w", err))
 			return
@@ -304,6 +390,7 @@ func (s *Store) commit(batch []*op) {
 		finish(fmt.Errorf("commit: %w", err))
 		return
 	}
+	defer s.prepareWanted()
 	if s.pub != nil {
 		var events []*switchboard.Event
 		for _, o := range batch {
@@ -316,19 +403,41 @@ func (s *Store) commit(batch []*op) {
 	finish(nil)
 }
 
-// stmt returns a statement prepared on the batch transaction, once per
-// batch, or nil if it cannot be prepared (the caller then runs the query
-// directly, which reports the error).
+// stmt returns query as a statement of the batch transaction, or nil if it
+// cannot be prepared (the caller then runs the query directly, which
+// reports the error). A statement prepared on the writer's connection in an
+// earlier batch is reused; a new one is prepared on the transaction for
+// this batch and on the connection after the commit.
 func (w *wtx) stmt(query string) *sql.Stmt {
 	if st, ok := w.stmts[query]; ok {
 		return st
 	}
-	st, err := w.tx.PrepareContext(w.ctx, query)
-	if err != nil {
-		return nil
+	var st *sql.Stmt
+	if ps, ok := w.s.wstmts[query]; ok {
+		st = w.tx.StmtContext(w.ctx, ps)
+	} else {
+		var err error
+		if st, err = w.tx.PrepareContext(w.ctx, query); err != nil {
+			return nil
+		}
+		w.s.wanted = append(w.s.wanted, query)
 	}
 	w.stmts[query] = st
 	return st
+}
+
+// prepareWanted prepares, between batches, the statements the last batch
+// had to prepare for itself.
+func (s *Store) prepareWanted() {
+	for _, q := range s.wanted {
+		if _, ok := s.wstmts[q]; ok {
+			continue
+		}
+		if st, err := s.wdb.PrepareContext(context.Background(), q); err == nil {
+			s.wstmts[q] = st
+		}
+	}
+	s.wanted = s.wanted[:0]
 }
 
 // rstmt returns a statement prepared once on the read pool.

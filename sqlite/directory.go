@@ -148,12 +148,18 @@ func nullTime(t *time.Time) any {
 
 // FindUser implements switchboard.DirectoryStore.
 func (s *Store) FindUser(ctx context.Context, domain, ext string) (*switchboard.User, error) {
+	now := s.now()
+	if u, ok := s.auth.user(domain, ext, now); ok {
+		return u, nil
+	}
+	gen := s.auth.generation()
 	u, err := scanUser(s.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE domain = ? AND extension = ?`, domain, ext))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, switchboard.Errorf(switchboard.ENOTFOUND, "Extension %s@%s not found.", ext, domain)
 	} else if err != nil {
 		return nil, fmt.Errorf("find user: %w", err)
 	}
+	s.auth.putUser(gen, u, now)
 	return u, nil
 }
 
@@ -197,6 +203,15 @@ func (s *Store) UpdateUser(ctx context.Context, domain, ext string, upd switchbo
 		return nil, switchboard.Errorf(switchboard.EINVALID, "Level %q is not valid.", *upd.Level)
 	}
 	var out *switchboard.User
+	// Invalidated before (a read racing with the write is then not cached)
+	// and after (whatever was read meanwhile is dropped). A new password
+	// ends the user's sessions, so those go too.
+	forget := func() { s.auth.invalidateUser(domain, ext) }
+	if upd.PasswordHash != nil {
+		forget = s.auth.invalidate
+	}
+	forget()
+	defer forget()
 	err := s.write(ctx, func(w *wtx) error {
 		u, err := scanUser(w.queryRow(`SELECT `+userColumns+` FROM users WHERE domain = ? AND extension = ?`, domain, ext))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -308,6 +323,10 @@ func (s *Store) CreateSession(ctx context.Context, sess *switchboard.Session) er
 
 // FindSession implements switchboard.DirectoryStore.
 func (s *Store) FindSession(ctx context.Context, tokenHash string) (*switchboard.Session, error) {
+	if sess, ok := s.auth.session(tokenHash, s.now()); ok {
+		return sess, nil
+	}
+	gen := s.auth.generation()
 	var sess switchboard.Session
 	var created, expires int64
 	err := s.queryRow(ctx, `SELECT token_hash, domain, extension, created_at, expires_at FROM sessions WHERE token_hash = ? AND expires_at > ?`,
@@ -318,11 +337,13 @@ func (s *Store) FindSession(ctx context.Context, tokenHash string) (*switchboard
 		return nil, fmt.Errorf("find session: %w", err)
 	}
 	sess.CreatedAt, sess.ExpiresAt = fromMS(created), fromMS(expires)
+	s.auth.putSession(gen, &sess, s.now())
 	return &sess, nil
 }
 
 // DeleteSession implements switchboard.DirectoryStore.
 func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
+	defer s.auth.invalidate()
 	return s.write(ctx, func(w *wtx) error {
 		if _, err := w.exec(`DELETE FROM sessions WHERE token_hash = ?`, tokenHash); err != nil {
 			return fmt.Errorf("delete session: %w", err)

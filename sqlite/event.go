@@ -55,25 +55,43 @@ func (s *Store) LastCursor(ctx context.Context) (int64, error) {
 	return last, nil
 }
 
-// PruneEvents implements switchboard.ChatStore.
+// pruneChunk bounds the events one prune write removes, so that pruning a
+// big log never holds the single writer for long.
+const pruneChunk = 2000
+
+// PruneEvents implements switchboard.ChatStore. It removes the old events in
+// chunks of pruneChunk, each its own write, oldest first, and stops at the
+// first chunk that holds a newer event.
 func (s *Store) PruneEvents(ctx context.Context, before time.Time) error {
-	return s.write(ctx, func(w *wtx) error {
-		var through int64
-		if err := w.queryRow(`SELECT coalesce(max(id), 0) FROM events WHERE created_at < ?`, ms(before)).Scan(&through); err != nil {
-			return fmt.Errorf("find old events: %w", err)
-		} else if through == 0 {
+	for {
+		more := false
+		err := s.write(ctx, func(w *wtx) error {
+			var pruned int64
+			if err := w.queryRow(`SELECT coalesce((SELECT value FROM meta WHERE key = 'events_pruned_through'), 0)`).Scan(&pruned); err != nil {
+				return fmt.Errorf("read pruned events: %w", err)
+			}
+			var through, last, n int64
+			if err := w.queryRow(`SELECT coalesce(max(CASE WHEN created_at < ? THEN id END), 0), coalesce(max(id), 0), count(*)
+				FROM (SELECT id, created_at FROM events WHERE id > ? ORDER BY id LIMIT ?)`, ms(before), pruned, pruneChunk).Scan(&through, &last, &n); err != nil {
+				return fmt.Errorf("find old events: %w", err)
+			} else if through == 0 {
+				return nil
+			}
+			if _, err := w.exec(`DELETE FROM event_recipients WHERE event_id > ? AND event_id <= ?`, pruned, through); err != nil {
+				return fmt.Errorf("prune event recipients: %w", err)
+			}
+			if _, err := w.exec(`DELETE FROM events WHERE id > ? AND id <= ?`, pruned, through); err != nil {
+				return fmt.Errorf("prune events: %w", err)
+			}
+			if _, err := w.exec(`INSERT INTO meta (key, value) VALUES ('events_pruned_through', ?)
+				ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)`, through); err != nil {
+				return fmt.Errorf("record pruning: %w", err)
+			}
+			more = through == last && n == pruneChunk
 			return nil
+		})
+		if err != nil || !more {
+			return err
 		}
-		if _, err := w.exec(`DELETE FROM event_recipients WHERE event_id <= ?`, through); err != nil {
-			return fmt.Errorf("prune event recipients: %w", err)
-		}
-		if _, err := w.exec(`DELETE FROM events WHERE id <= ?`, through); err != nil {
-			return fmt.Errorf("prune events: %w", err)
-		}
-		if _, err := w.exec(`INSERT INTO meta (key, value) VALUES ('events_pruned_through', ?)
-			ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)`, through); err != nil {
-			return fmt.Errorf("record pruning: %w", err)
-		}
-		return nil
-	})
+	}
 }

@@ -41,6 +41,44 @@ func scanMessage(sc interface{ Scan(...any) error }) (*switchboard.Message, erro
 	return &m, nil
 }
 
+// nullMessage scans the columns of messageColumns from an outer join,
+// where they are all NULL when there is no message.
+type nullMessage struct {
+	convID, id, clientID, sender, body, attachments, kind, targets, name, status, errText sql.NullString
+	seq, created, edited                                                                  sql.NullInt64
+	deleted                                                                               sql.NullBool
+}
+
+func (n *nullMessage) dest() []any {
+	return []any{&n.convID, &n.seq, &n.id, &n.clientID, &n.sender, &n.body, &n.attachments, &n.kind, &n.targets, &n.name,
+		&n.created, &n.edited, &n.deleted, &n.status, &n.errText}
+}
+
+// message returns the scanned message, or nil if there was none.
+func (n *nullMessage) message() (*switchboard.Message, error) {
+	if !n.id.Valid {
+		return nil, nil
+	}
+	m := &switchboard.Message{ConversationID: n.convID.String, Seq: n.seq.Int64, ID: n.id.String, ClientID: n.clientID.String,
+		Sender: n.sender.String, Body: n.body.String, Kind: n.kind.String, Name: n.name.String, CreatedAt: fromMS(n.created.Int64),
+		Deleted: n.deleted.Bool, Status: n.status.String, Error: n.errText.String, Attachments: []*switchboard.Attachment{}}
+	if n.edited.Valid {
+		t := fromMS(n.edited.Int64)
+		m.EditedAt = &t
+	}
+	if n.attachments.String != "" {
+		if err := json.Unmarshal([]byte(n.attachments.String), &m.Attachments); err != nil {
+			return nil, fmt.Errorf("decode attachments: %w", err)
+		}
+	}
+	if n.targets.String != "" {
+		if err := json.Unmarshal([]byte(n.targets.String), &m.Targets); err != nil {
+			return nil, fmt.Errorf("decode targets: %w", err)
+		}
+	}
+	return m, nil
+}
+
 func encodeList[T any](v []T) (string, error) {
 	if len(v) == 0 {
 		return "", nil
@@ -84,13 +122,15 @@ func (w *wtx) insertMessage(id switchboard.Identity, c *switchboard.Conversation
 	if unread {
 		inc = 1
 	}
-	if _, err := w.exec(`UPDATE members SET unread = unread + ?, activity_at = ?, hidden = 0 WHERE conversation_id = ? AND extension <> ?`,
-		inc, w.tick, c.ID, id.Extension); err != nil {
+	// The others' unread counts grow; the sender has read up to here. One
+	// statement for every member.
+	if _, err := w.exec(`UPDATE members SET
+			unread = CASE WHEN extension = ?1 THEN 0 ELSE unread + ?2 END,
+			read_seq = CASE WHEN extension = ?1 THEN ?3 ELSE read_seq END,
+			activity_at = ?4, hidden = 0
+		WHERE conversation_id = ?5`,
+		id.Extension, inc, m.Seq, w.tick, c.ID); err != nil {
 		return fmt.Errorf("update members: %w", err)
-	}
-	if _, err := w.exec(`UPDATE members SET read_seq = ?, unread = 0, activity_at = ?, hidden = 0 WHERE conversation_id = ? AND extension = ?`,
-		m.Seq, w.tick, c.ID, id.Extension); err != nil {
-		return fmt.Errorf("update sender: %w", err)
 	}
 	c.LastSeq, c.UpdatedAt = m.Seq, w.now
 	if c.Read != nil && c.IsMember(id.Extension) {
@@ -125,19 +165,17 @@ func (s *Store) SendMessage(ctx context.Context, m *switchboard.Message) (bool, 
 	}
 	var created bool
 	err = s.write(ctx, func(w *wtx) error {
-		c, _, err := w.conv(id, m.ConversationID)
+		c, _, prevSeq, err := w.convWith(id, m.ConversationID, m.ClientID)
 		if err != nil {
 			return err
 		}
-		if m.ClientID != "" {
-			prev, err := scanMessage(w.queryRow(`SELECT `+messageColumns+` FROM messages WHERE conversation_id = ? AND sender = ? AND client_id = ?`,
-				c.ID, id.Extension, m.ClientID))
-			if err == nil {
-				*m = *prev
-				return nil
-			} else if !errors.Is(err, sql.ErrNoRows) {
+		if prevSeq > 0 {
+			prev, err := scanMessage(w.queryRow(`SELECT `+messageColumns+` FROM messages WHERE conversation_id = ? AND seq = ?`, c.ID, prevSeq))
+			if err != nil {
 				return fmt.Errorf("find message by client id: %w", err)
 			}
+			*m = *prev
+			return nil
 		}
 		if len(m.Attachments) > 0 {
 			ids := make([]string, len(m.Attachments))

@@ -164,7 +164,7 @@ func (w *wtx) syncMembers(domain, convID string, exts []string) error {
 	if err != nil {
 		return fmt.Errorf("find conversation: %w", err)
 	}
-	if err := w.loadMembers(c); err != nil {
+	if _, err := w.loadMembers(c, ""); err != nil {
 		return err
 	}
 	if slices.Equal(c.Members, exts) {
@@ -188,7 +188,7 @@ func (w *wtx) syncMembers(domain, convID string, exts []string) error {
 			}
 		}
 	}
-	if err := w.loadMembers(c); err != nil {
+	if _, err := w.loadMembers(c, ""); err != nil {
 		return err
 	}
 	if len(c.Members) == 0 {
@@ -453,7 +453,7 @@ func (s *Store) ReceiveSMS(ctx context.Context, provider string, in *switchboard
 		if err != nil {
 			return fmt.Errorf("find conversation: %w", err)
 		}
-		if err := w.loadMembers(c); err != nil {
+		if _, err := w.loadMembers(c, ""); err != nil {
 			return err
 		}
 		sender := switchboard.Identity{Domain: domain, Extension: in.From}
@@ -501,7 +501,7 @@ func (s *Store) AutoReply(ctx context.Context, convID, body string) (*switchboar
 		} else if err != nil {
 			return fmt.Errorf("find conversation: %w", err)
 		}
-		if err := w.loadMembers(c); err != nil {
+		if _, err := w.loadMembers(c, ""); err != nil {
 			return err
 		}
 		m := &switchboard.Message{Kind: switchboard.MessageText, Body: body}
@@ -721,7 +721,7 @@ func (w *wtx) updateSMSStatus(msgID string) error {
 	if err != nil {
 		return fmt.Errorf("find conversation: %w", err)
 	}
-	if err := w.loadMembers(c); err != nil {
+	if _, err := w.loadMembers(c, ""); err != nil {
 		return err
 	}
 	return w.emit(domain, switchboard.EventMessageUpdated, c.ID, c.Members, m)

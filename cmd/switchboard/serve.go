@@ -35,6 +35,8 @@ type serveConfig struct {
 	MaxUpload      byteSize
 	SIPAddr        string
 	PublicURL      string
+	Sync           string
+	DebugAddr      string
 }
 
 func (c *serveConfig) validate() error {
@@ -47,6 +49,14 @@ func (c *serveConfig) validate() error {
 	if c.SIPAddr != "" {
 		if _, _, err := net.SplitHostPort(c.SIPAddr); err != nil {
 			return fmt.Errorf("--sip-addr %q: want HOST:PORT, or empty to disable SIP", c.SIPAddr)
+		}
+	}
+	if c.Sync != string(sqlite.SyncFull) && c.Sync != string(sqlite.SyncProcess) {
+		return fmt.Errorf("--sync %q: want %q or %q", c.Sync, sqlite.SyncFull, sqlite.SyncProcess)
+	}
+	if c.DebugAddr != "" {
+		if host, _, err := net.SplitHostPort(c.DebugAddr); err != nil || !net.ParseIP(host).IsLoopback() {
+			return fmt.Errorf("--debug-addr %q: want a loopback HOST:PORT", c.DebugAddr)
 		}
 	}
 	if c.MaxUpload < 1024 {
@@ -72,6 +82,8 @@ func serve(ctx context.Context, env *environment, args []string) error {
 	fs.Var(&cfg.MaxUpload, "max-upload", "size limit of one attachment, like 25MB (SWITCHBOARD_MAX_UPLOAD)")
 	fs.StringVar(&cfg.SIPAddr, "sip-addr", "127.0.0.1:5060", "address of the SIP registrar, UDP and TCP; empty disables it (SWITCHBOARD_SIP_ADDR)")
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "the URL the outside world reaches this server by, for provider webhooks and media links")
+	fs.StringVar(&cfg.Sync, "sync", string(sqlite.SyncFull), "when a message is acknowledged: full (fsynced: survives power loss) or process (in the OS cache: survives kill -9) (SWITCHBOARD_SYNC); see docs/PERFORMANCE.md")
+	fs.StringVar(&cfg.DebugAddr, "debug-addr", "", "loopback address to serve Go's profiler (net/http/pprof) on; empty disables it (SWITCHBOARD_DEBUG_ADDR)")
 	pos, err := parse(fs, args, env.getenv)
 	if err != nil {
 		return err
@@ -87,7 +99,7 @@ func serve(ctx context.Context, env *environment, args []string) error {
 	}
 
 	bus := inmem.NewBus(0)
-	store, err := cfg.open(ctx, sqlite.Options{Publisher: bus, Logger: logger})
+	store, err := cfg.open(ctx, sqlite.Options{Publisher: bus, Logger: logger, Sync: sqlite.Sync(cfg.Sync)})
 	if err != nil {
 		return err
 	}
@@ -150,6 +162,9 @@ func serve(ctx context.Context, env *environment, args []string) error {
 	}
 	logger.Info("serving", "url", url, "data", cfg.Data)
 
+	if cfg.DebugAddr != "" {
+		go serveDebug(ctx, cfg.DebugAddr, logger)
+	}
 	go maintain(ctx, store, svc, blobs, cfg.EventRetention, logger)
 	outboxDone := make(chan struct{})
 	go func() {

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseMark(t *testing.T) {
+	for _, tt := range []struct {
+		frame   string
+		key     []byte
+		step, k int
+		ok      bool
+	}{
+		{`{"type":"message.created","cursor":"9","data":{"id":"m_1","client_id":"s12-345","body":"x"}}`, keyClientID, 12, 345, true},
+		{`{"type":"presence.changed","cursor":"","data":{"extension":"1000","message":"p7-0"}}`, keyStatus, 7, 0, true},
+		{`{"type":"message.created","data":{"client_id":"other"}}`, keyClientID, 0, 0, false},
+		{`{"type":"message.created","data":{"client_id":"s1-x"}}`, keyClientID, 0, 0, false},
+	} {
+		step, k, ok := parseMark([]byte(tt.frame), tt.key)
+		if step != tt.step || k != tt.k || ok != tt.ok {
+			t.Errorf("parseMark(%s) = %d, %d, %v; want %d, %d, %v", tt.frame, step, k, ok, tt.step, tt.k, tt.ok)
+		}
+	}
+}
+
+// TestOnFrame checks that a delivery is timed from its scheduled send time
+// and that a sender's own copy is not counted.
+func TestOnFrame(t *testing.T) {
+	tr := newTracker(3, 1000, true)
+	tr.start = time.Now().Add(-time.Second)
+	tr.sender[1] = 5
+	c := &client{user: 6, ready: make(chan struct{})}
+	frame := func(k int) []byte {
+		return []byte(`{"type":"message.created","cursor":"` + "42" + `","data":{"client_id":"s` + itoa(tr.id) + `-` + itoa(k) + `"}}`)
+	}
+	c.onFrame(frame(1), tr.scheduled(1).Add(3*time.Millisecond))
+	self := &client{user: 5, ready: make(chan struct{})}
+	self.onFrame(frame(1), tr.scheduled(1).Add(time.Millisecond))
+	if got := tr.got.Load(); got != 1 {
+		t.Fatalf("deliveries = %d, want 1 (the sender's own copy is not one)", got)
+	}
+	if got := tr.hist.quantile(1); got < 2.9 || got > 3.1 {
+		t.Errorf("latency = %v ms, want 3 ms from the scheduled time", got)
+	}
+	if got := c.cursor.Load(); got != 42 {
+		t.Errorf("cursor = %d, want 42", got)
+	}
+	c.onFrame([]byte(`{"type":"ready","cursor":"42","data":{}}`), time.Now())
+	select {
+	case <-c.ready:
+	default:
+		t.Errorf("ready frame did not mark the client ready")
+	}
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+// TestReport checks the JSON lines and the markdown table of a run.
+func TestReport(t *testing.T) {
+	dir := t.TempDir()
+	f, err := os.Create(filepath.Join(dir, "results.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	b := &bench{cfg: defaultConfig(), out: &out, jsonl: f, started: time.Now()}
+	h := newHist()
+	h.add(2 * time.Millisecond)
+	l := h.summary()
+	b.emit(result{Step: "one2one-max", Target: "switchboard/relay", Rate: 12000, Latency: &l, ServerCPUPerMsgUS: 80,
+		Extra: map[string]any{"relay_rate": 20000.0, "ratio": 0.6}})
+	b.emit(result{Step: "kill-9", Target: "switchboard", Acked: 10, Pass: boolp(true), Extra: map[string]any{"lost_acknowledged": int64(0)}})
+	f.Close()
+	data, err := os.ReadFile(filepath.Join(dir, "results.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("results.jsonl has %d lines, want 2", len(lines))
+	}
+	for _, line := range lines {
+		var r map[string]any
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Errorf("line %q is not JSON: %v", line, err)
+		} else if r["step"] == nil || r["target"] == nil {
+			t.Errorf("line %q lacks step or target", line)
+		}
+	}
+	md := b.markdown()
+	for _, want := range []string{"| Persisted 1:1 messages", "12000 msg/s", "0.60× the relay", "| met |", "0 lost of 10 acknowledged"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if !strings.Contains(out.String(), "one2one-max") {
+		t.Errorf("stdout lacks the step line: %s", out.String())
+	}
+}
+
+func TestConfigQuick(t *testing.T) {
+	c := defaultConfig()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	c.register(fs)
+	if err := fs.Parse([]string{"--quick", "--clients", "100", "--server-bin", "/bin/true"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.finish(fs); err != nil {
+		t.Fatal(err)
+	}
+	if c.Clients != 100 || c.Idle != 3000 || c.StepSeconds != 1 {
+		t.Errorf("quick config = clients %d idle %d step %v; want 100 (set), 3000 and 1 (quick defaults)", c.Clients, c.Idle, c.StepSeconds)
+	}
+}
