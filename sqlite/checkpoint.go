@@ -1,8 +1,6 @@
 package sqlite
 
 import (
-	"os"
-	"strconv"
 	"context"
 	"database/sql"
 	"fmt"
@@ -31,11 +29,7 @@ const (
 
 func (s *Store) checkpointer(db *sql.DB) {
 	defer close(s.ckptDone)
-	every := checkpointEvery
-	if v, err := strconv.Atoi(os.Getenv("XCKPT_MS")); err == nil && v > 0 {
-		every = time.Duration(v) * time.Millisecond
-	}
-	t := time.NewTicker(every)
+	t := time.NewTicker(checkpointEvery)
 	defer t.Stop()
 	for {
 		select {
