@@ -1,0 +1,77 @@
+package http
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// TestLeanHijackerKeepsPipelinedBytes checks that a frame the client sends
+// right behind its handshake, which net/http has already buffered, still
+// reaches the WebSocket once it has buffers of its own.
+func TestLeanHijackerKeepsPipelinedBytes(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := websocket.Accept(leanHijacker{w}, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
+		if err != nil {
+			return
+		}
+		go func() {
+			defer conn.CloseNow()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			typ, b, err := conn.Read(ctx)
+			if err == nil {
+				conn.Write(ctx, typ, append([]byte("echo:"), b...))
+			}
+		}()
+	}))
+	defer srv.Close()
+
+	c, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	// The handshake and a masked text frame "hello" in one write.
+	mask := []byte{1, 2, 3, 4}
+	frame := []byte{0x81, 0x80 | 5}
+	frame = append(frame, mask...)
+	for i, ch := range []byte("hello") {
+		frame = append(frame, ch^mask[i%4])
+	}
+	req := "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := c.Write(append([]byte(req), frame...)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("reading the handshake: %v", err)
+		}
+		if line == "\r\n" {
+			break
+		}
+	}
+	hdr := make([]byte, 2)
+	if _, err := io.ReadFull(br, hdr); err != nil {
+		t.Fatalf("reading the echo: %v", err)
+	}
+	payload := make([]byte, hdr[1]&0x7f)
+	if _, err := io.ReadFull(br, payload); err != nil {
+		t.Fatalf("reading the echo: %v", err)
+	}
+	if got := string(payload); got != "echo:hello" {
+		t.Errorf("echo = %q, want %q", got, "echo:hello")
+	}
+}
