@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/switchboard-chat/switchboard"
 )
 
@@ -24,6 +25,29 @@ func TestAuthCache(t *testing.T) {
 			t.Fatalf("FindUser(101) = %v, %v", u, err)
 		}
 	}
+	// The user that came along with the session is the user as stored.
+	status := switchboard.PresenceStatus{DND: true, Message: "In a meeting"}
+	if _, err := s.UpdateUser(ctx, "bulk.example", "101", switchboard.UserUpdate{Status: &status}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FindSession(ctx, "t101"); err != nil {
+		t.Fatal(err)
+	}
+	viaSession, err := s.FindUser(ctx, "bulk.example", "101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateUser(ctx, "bulk.example", "101", switchboard.UserUpdate{}); err != nil { // drops the cached user
+		t.Fatal(err)
+	}
+	stored, err := s.FindUser(ctx, "bulk.example", "101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(stored, viaSession); diff != "" {
+		t.Errorf("user cached with the session differs from the stored one (-stored +cached):\n%s", diff)
+	}
+
 	if err := s.DeleteSession(ctx, "t101"); err != nil {
 		t.Fatal(err)
 	}
