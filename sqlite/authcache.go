@@ -1,6 +1,8 @@
 package sqlite
 
 import (
+	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -9,14 +11,24 @@ import (
 
 // Every authenticated request reads its session and its user (two queries
 // that cost as much as a third of a message's send, see
-// docs/PERFORMANCE.md). authCache keeps what was read for authTTL.
+// docs/PERFORMANCE.md). authCache keeps what was read.
 //
-// Changes made through this store (logout, a new password, a changed level)
-// clear the cache at once; a read that raced with such a change is not
-// cached (generation check). Changes made by another process on the same
-// database (the CLI) are seen within authTTL: a session ended from the CLI
-// may still be accepted for up to that long.
-const authTTL = time.Second
+// Changes made through this store (logout, a new password, a changed level
+// or status) clear the cache at once; a read that raced with such a change
+// is not cached (generation check). Every such change also bumps the
+// database's auth generation (meta key auth_generation) in its own
+// transaction, from whichever process made it: the CLI changes the same
+// database from another process. The store reads that generation every
+// authPoll and clears the cache when it moved, so a session ended or a
+// password changed from the CLI is refused within authPoll. The cache is
+// trusted only while that check keeps succeeding: if it has not succeeded
+// for authFresh, every request reads the database again.
+const (
+	authPoll  = 250 * time.Millisecond
+	authFresh = 2 * time.Second
+	// authTTL bounds how long one entry is served in any case.
+	authTTL = time.Minute
+)
 
 // authCacheMax bounds each map; past it the map starts over.
 const authCacheMax = 100000
@@ -26,6 +38,28 @@ type authCache struct {
 	gen      uint64
 	sessions map[string]cachedSession
 	users    map[[2]string]cachedUser
+
+	dbGen     int64     // the database's auth generation last read
+	checkedAt time.Time // when it was last read (wall clock, not the store's)
+}
+
+// observe records the database's auth generation read at checked, clearing
+// the cache if it moved.
+func (c *authCache) observe(dbGen int64, checked time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if dbGen != c.dbGen {
+		c.dbGen = dbGen
+		c.gen++
+		c.sessions, c.users = nil, nil
+	}
+	c.checkedAt = checked
+}
+
+// fresh reports whether the cross-process check is recent enough for the
+// cache to be used. c.mu must be held.
+func (c *authCache) fresh() bool {
+	return !c.checkedAt.IsZero() && time.Since(c.checkedAt) < authFresh
 }
 
 type cachedSession struct {
@@ -66,7 +100,7 @@ func (c *authCache) session(tokenHash string, now time.Time) (*switchboard.Sessi
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.sessions[tokenHash]
-	if !ok || now.Sub(e.at) > authTTL || !e.sess.ExpiresAt.After(now) {
+	if !ok || !c.fresh() || now.Sub(e.at) > authTTL || !e.sess.ExpiresAt.After(now) {
 		return nil, false
 	}
 	s := e.sess
@@ -89,7 +123,7 @@ func (c *authCache) user(domain, ext string, now time.Time) (*switchboard.User, 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.users[[2]string{domain, ext}]
-	if !ok || now.Sub(e.at) > authTTL {
+	if !ok || !c.fresh() || now.Sub(e.at) > authTTL {
 		return nil, false
 	}
 	u := e.user
@@ -106,4 +140,36 @@ func (c *authCache) putUser(gen uint64, u *switchboard.User, now time.Time) {
 		c.users = map[[2]string]cachedUser{}
 	}
 	c.users[[2]string{u.Domain, u.Extension}] = cachedUser{user: *u, at: now}
+}
+
+// watchAuth reads the database's auth generation every authPoll (see
+// authCache) until the store closes.
+func (s *Store) watchAuth() {
+	defer close(s.authDone)
+	t := time.NewTicker(authPoll)
+	defer t.Stop()
+	for {
+		var gen int64
+		err := s.queryRow(context.Background(), `SELECT coalesce((SELECT value FROM meta WHERE key = 'auth_generation'), 0)`).Scan(&gen)
+		if err != nil {
+			s.logger.Warn("auth generation check", "err", err)
+		} else {
+			s.auth.observe(gen, time.Now())
+		}
+		select {
+		case <-s.closed:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// authChanged bumps the database's auth generation in w's transaction, so
+// that every process caching sign-ins on this database drops them.
+func (w *wtx) authChanged() error {
+	if _, err := w.exec(`INSERT INTO meta (key, value) VALUES ('auth_generation', 1)
+		ON CONFLICT (key) DO UPDATE SET value = value + 1`); err != nil {
+		return fmt.Errorf("bump auth generation: %w", err)
+	}
+	return nil
 }

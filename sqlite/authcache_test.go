@@ -89,3 +89,68 @@ func TestAuthCache(t *testing.T) {
 		t.Errorf("FindSession after expiry = %v, %v; want not found", sess, err)
 	}
 }
+
+// TestAuthCacheOtherProcess checks that a change made by another process
+// on the same database (the CLI) reaches a store's sign-in cache: a session
+// ended there, a new password or a new level is honoured within the auth
+// poll, not when the cached entries would have expired.
+func TestAuthCacheOtherProcess(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db.sqlite")
+	server := mustOpen(t, path, nil)
+	ctx := context.Background()
+	bulkFixture(t, server, 3)
+	cli := mustOpen(t, path, nil)
+
+	// eventually waits until check holds for the server's store.
+	eventually := func(what string, check func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !check() {
+			if time.Now().After(deadline) {
+				t.Errorf("%s: the server's store still serves the old answer", what)
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	warm := func(token string) {
+		t.Helper()
+		// Long enough for the store's first generation check, so that the
+		// answer is cached.
+		for range 3 {
+			if _, err := server.FindSession(ctx, token); err != nil {
+				t.Fatalf("FindSession(%s) = %v", token, err)
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+	}
+
+	warm("t101")
+	if err := cli.DeleteSession(ctx, "t101"); err != nil {
+		t.Fatal(err)
+	}
+	eventually("session ended by another process", func() bool {
+		_, err := server.FindSession(ctx, "t101")
+		return switchboard.ErrorCode(err) == switchboard.ENOTFOUND
+	})
+
+	warm("t102")
+	hash := "changed-elsewhere"
+	if _, err := cli.UpdateUser(ctx, "bulk.example", "102", switchboard.UserUpdate{PasswordHash: &hash}); err != nil {
+		t.Fatal(err)
+	}
+	eventually("password changed by another process", func() bool {
+		_, err := server.FindSession(ctx, "t102")
+		return switchboard.ErrorCode(err) == switchboard.ENOTFOUND
+	})
+
+	warm("t103")
+	level := switchboard.LevelOfficeManager
+	if _, err := cli.UpdateUser(ctx, "bulk.example", "103", switchboard.UserUpdate{Level: &level}); err != nil {
+		t.Fatal(err)
+	}
+	eventually("level changed by another process", func() bool {
+		u, err := server.FindUser(ctx, "bulk.example", "103")
+		return err == nil && u.Level == level
+	})
+}

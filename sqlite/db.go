@@ -54,6 +54,7 @@ type Store struct {
 	closed   chan struct{}
 	done     chan struct{}
 	ckptDone chan struct{}
+	authDone chan struct{}
 	closeMu  sync.RWMutex // held shared while queueing a write
 	stopped  bool
 	tick     int64 // last activity tick; writer goroutine only
@@ -114,6 +115,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		closed:   make(chan struct{}),
 		done:     make(chan struct{}),
 		ckptDone: make(chan struct{}),
+		authDone: make(chan struct{}),
 		rstmts:   map[string]*sql.Stmt{},
 		wstmts:   map[string]*sql.Stmt{},
 	}
@@ -149,7 +151,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.wdb.Close()
 		return nil, err
 	}
-	if s.rdb, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)"); err != nil {
+	if s.rdb, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)&_pragma=mmap_size(1073741824)"); err != nil {
 		s.wdb.Close()
 		return nil, fmt.Errorf("open readers: %w", err)
 	}
@@ -166,6 +168,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s.cdb.SetConnMaxLifetime(0)
 	go s.writer()
 	go s.checkpointer(s.cdb)
+	go s.watchAuth()
 	return s, nil
 }
 
@@ -182,6 +185,7 @@ func (s *Store) Close() error {
 	s.closeMu.Unlock()
 	<-s.done
 	<-s.ckptDone
+	<-s.authDone
 	for _, st := range s.wstmts {
 		st.Close()
 	}

@@ -243,6 +243,9 @@ func (s *Store) UpdateUser(ctx context.Context, domain, ext string, upd switchbo
 			u.SIPHA1MD5, u.SIPHA1SHA256, domain, ext); err != nil {
 			return fmt.Errorf("update user: %w", err)
 		}
+		if err := w.authChanged(); err != nil {
+			return err
+		}
 		if upd.PasswordHash != nil {
 			// A new password ends every session of the user.
 			if _, err := w.exec(`DELETE FROM sessions WHERE domain = ? AND extension = ?`, domain, ext); err != nil {
@@ -371,7 +374,7 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
 		if _, err := w.exec(`DELETE FROM sessions WHERE token_hash = ?`, tokenHash); err != nil {
 			return fmt.Errorf("delete session: %w", err)
 		}
-		return nil
+		return w.authChanged()
 	})
 }
 
