@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/switchboard-chat/switchboard"
 	"github.com/switchboard-chat/switchboard/admin"
@@ -78,12 +77,11 @@ func domainCmd(ctx context.Context, env *environment, args []string) error {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "DOMAIN\tNAME\tCREATED")
+			var rows [][]string
 			for _, d := range list {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", d.Name, d.DisplayName, d.CreatedAt.Format("2006-01-02"))
+				rows = append(rows, []string{d.Name, d.DisplayName, d.CreatedAt.Format("2006-01-02")})
 			}
-			return tw.Flush()
+			return printTable(env.stdout, []string{"DOMAIN", "NAME", "CREATED"}, rows)
 		})
 	}
 	return fmt.Errorf("unknown domain command %q (want add, set or list)", args[0])
@@ -154,12 +152,11 @@ func userCmd(ctx context.Context, env *environment, args []string) error {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "EXTENSION\tNAME\tLEVEL")
+			var rows [][]string
 			for _, u := range list {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Extension, u.Name, u.Level)
+				rows = append(rows, []string{u.Extension, u.Name, string(u.Level)})
 			}
-			return tw.Flush()
+			return printTable(env.stdout, []string{"EXTENSION", "NAME", "LEVEL"}, rows)
 		})
 	}
 	return fmt.Errorf("unknown user command %q (want add, list or set)", args[0])
