@@ -58,6 +58,7 @@ import (
 	"time"
 
 	"github.com/switchboard-chat/switchboard"
+	"github.com/switchboard-chat/switchboard/sms/internal/httpx"
 )
 
 const (
@@ -144,30 +145,27 @@ func (p *Provider) Send(ctx context.Context, m *switchboard.OutboundSMS) (switch
 	if err != nil {
 		return switchboard.SendResult{}, errors.New("kannel: new request: bad sendsms URL")
 	}
-	resp, err := p.client.Do(req)
+	// Call leaves the URL, with the password and the message, out of a
+	// transport failure.
+	status, raw, err := httpx.Call(p.client, req, "Kannel", maxResponseBytes)
 	if err != nil {
-		return switchboard.SendResult{}, unavailable("send", err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		return switchboard.SendResult{}, unavailable("read answer", err)
+		return switchboard.SendResult{}, err
 	}
 	answer := strings.TrimSpace(strings.SplitN(string(raw), "\n", 2)[0])
 	switch {
-	case resp.StatusCode/100 == 2 && strings.HasPrefix(answer, "0:"):
+	case status/100 == 2 && strings.HasPrefix(answer, "0:"):
 		return switchboard.SendResult{ProviderID: m.ID, Status: switchboard.StatusSent}, nil
-	case resp.StatusCode/100 == 2:
+	case status/100 == 2:
 		return switchboard.SendResult{ProviderID: m.ID, Status: switchboard.StatusQueued}, nil
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return switchboard.SendResult{}, fmt.Errorf("kannel: HTTP %d: %q: %w", resp.StatusCode, short(answer),
-			switchboard.Errorf(switchboard.EUNAVAILABLE, "Kannel is unavailable (HTTP %d).", resp.StatusCode))
-	case resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized:
+	case httpx.Busy(status):
+		return switchboard.SendResult{}, fmt.Errorf("kannel: HTTP %d: %q: %w", status, short(answer),
+			switchboard.Errorf(switchboard.EUNAVAILABLE, "Kannel is unavailable (HTTP %d).", status))
+	case status == http.StatusForbidden || status == http.StatusUnauthorized:
 		return switchboard.SendResult{}, switchboard.Errorf(switchboard.EINVALID, "Kannel refused the sendsms username or password.")
 	case answer != "":
 		return switchboard.SendResult{}, switchboard.Errorf(switchboard.EINVALID, "Kannel: %s.", strings.TrimSuffix(short(answer), "."))
 	}
-	return switchboard.SendResult{}, switchboard.Errorf(switchboard.EINVALID, "Kannel refused the message (HTTP %d).", resp.StatusCode)
+	return switchboard.SendResult{}, switchboard.Errorf(switchboard.EINVALID, "Kannel refused the message (HTTP %d).", status)
 }
 
 // dlrURL is the dlr-url of message id: callback with the secret, type=dlr,
@@ -194,17 +192,6 @@ func short(s string) string {
 		return strings.ToValidUTF8(s[:200], "")
 	}
 	return s
-}
-
-// unavailable is a failure worth another try: the network or Kannel
-// itself. The URL of a *url.Error, which has the sendsms password and the
-// message, is left out.
-func unavailable(op string, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return fmt.Errorf("kannel: %s: %w: %w", op, err, switchboard.Errorf(switchboard.EUNAVAILABLE, "Kannel could not be reached."))
 }
 
 // gsm is the GSM 03.38 default alphabet and, after the escape, its

@@ -6,11 +6,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/switchboard-chat/switchboard"
+	"github.com/switchboard-chat/switchboard/sms/internal/smstest"
 )
 
 const (
@@ -19,18 +19,14 @@ const (
 	testSecret   = "webhook-secret_1"
 )
 
+// newProvider returns an adapter whose sendsms interface is the fake
+// Kannel h.
 func newProvider(t *testing.T, h http.HandlerFunc) (*Provider, *httptest.Server) {
 	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	p, err := New(&switchboard.Provider{
-		Name: "kn", Kind: switchboard.ProviderKannel, APIURL: srv.URL,
+	return smstest.Adapter(t, h, New, switchboard.Provider{
+		Name: "kn", Kind: switchboard.ProviderKannel,
 		Credentials: map[string]string{"username": testUser, "password": testPassword, "secret": testSecret},
-	}, srv.Client())
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return p, srv
+	})
 }
 
 func TestNew(t *testing.T) {
@@ -127,52 +123,29 @@ func TestSend(t *testing.T) {
 	}
 }
 
-// TestSendErrors checks Kannel's refusals (Kannel 1.4.5's texts), and that
-// no error text carries the password or the message.
+// TestSendErrors checks Kannel's refusals (Kannel 1.4.5's texts), a
+// Kannel that is down or does not answer in time, and that no error text
+// carries the password or the message.
 func TestSendErrors(t *testing.T) {
-	const body = "private body text"
-	for _, tc := range []struct {
-		name   string
-		status int
-		answer string
-		code   string
-		text   string
-	}{
-		{"credentials", 403, "Authorization failed for sendsms", switchboard.EINVALID, "Kannel refused the sendsms username or password."},
-		{"bad number", 400, "Missing receiver number, rejected", switchboard.EINVALID, "Kannel: Missing receiver number, rejected."},
-		{"no answer text", 400, "", switchboard.EINVALID, "HTTP 400"},
-		{"bearerbox down", 503, "Sending failed.", switchboard.EUNAVAILABLE, "HTTP 503"},
-		{"internal error", 500, "", switchboard.EUNAVAILABLE, "HTTP 500"},
-	} {
-		p, _ := newProvider(t, func(w http.ResponseWriter, r *http.Request) {
-			w.WriteHeader(tc.status)
-			io.WriteString(w, tc.answer)
-		})
-		_, err := p.Send(context.Background(), &switchboard.OutboundSMS{ID: "m", From: "+14155550100", To: "+14155550142", Body: body})
-		if switchboard.ErrorCode(err) != tc.code || !strings.Contains(switchboard.ErrorMessage(err), tc.text) {
-			t.Errorf("%s: Send error = %v, want code %s and a message with %q", tc.name, err, tc.code, tc.text)
-		}
-		if err != nil && (strings.Contains(err.Error(), testPassword) || strings.Contains(err.Error(), "private")) {
-			t.Errorf("%s: Send error %q carries the password or the message", tc.name, err)
-		}
-	}
+	m := switchboard.OutboundSMS{ID: "m", From: "+14155550100", To: "+14155550142", Body: "private body text"}
+	smstest.SendErrors(t, newProvider, m, []smstest.SendError{
+		{Name: "credentials", Status: 403, Body: "Authorization failed for sendsms",
+			Code: switchboard.EINVALID, Text: "Kannel refused the sendsms username or password."},
+		{Name: "bad number", Status: 400, Body: "Missing receiver number, rejected",
+			Code: switchboard.EINVALID, Text: "Kannel: Missing receiver number, rejected."},
+		{Name: "no answer text", Status: 400, Body: "", Code: switchboard.EINVALID, Text: "HTTP 400"},
+		{Name: "bearerbox down", Status: 503, Body: "Sending failed.", Code: switchboard.EUNAVAILABLE, Text: "HTTP 503"},
+		{Name: "internal error", Status: 500, Body: "", Code: switchboard.EUNAVAILABLE, Text: "HTTP 500"},
+	}, testPassword, "private")
+	smstest.Unreachable(t, newProvider, m, testPassword, "private")
 
-	p, srv := newProvider(t, func(w http.ResponseWriter, r *http.Request) {
+	p, _ := newProvider(t, func(w http.ResponseWriter, r *http.Request) {
 		t.Errorf("Kannel called for an MMS")
 	})
 	_, err := p.Send(context.Background(), &switchboard.OutboundSMS{ID: "m", From: "+14155550100", To: "+14155550142", Body: "Hi",
 		Media: []switchboard.MediaRef{{URL: "https://sb.example/media/acme/a1", ContentType: "image/png", Size: 10}}})
 	if switchboard.ErrorCode(err) != switchboard.EINVALID || switchboard.ErrorMessage(err) != "MMS is not supported by Kannel." {
 		t.Errorf("Send(MMS) = %v, want EINVALID \"MMS is not supported by Kannel.\"", err)
-	}
-
-	srv.Close()
-	_, err = p.Send(context.Background(), &switchboard.OutboundSMS{ID: "m", From: "+14155550100", To: "+14155550142", Body: body})
-	if switchboard.ErrorCode(err) != switchboard.EUNAVAILABLE {
-		t.Errorf("Send to a closed Kannel: %v, want code %s", err, switchboard.EUNAVAILABLE)
-	}
-	if err != nil && (strings.Contains(err.Error(), testPassword) || strings.Contains(err.Error(), "private")) {
-		t.Errorf("Send error %q carries the password or the message", err)
 	}
 }
 

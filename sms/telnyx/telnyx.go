@@ -15,7 +15,6 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,6 +23,7 @@ import (
 	"time"
 
 	"github.com/switchboard-chat/switchboard"
+	"github.com/switchboard-chat/switchboard/sms/internal/httpx"
 )
 
 // DefaultAPIURL is Telnyx's API base, used when the provider account sets
@@ -36,13 +36,10 @@ const (
 	// lists the carriers' limits per sender type, and 1 MB is the largest
 	// that every US carrier takes from a long code (AT&T: 1 MB).
 	maxMMSBytes = 1 << 20
-	// maxMediaBytes bounds one downloaded picture of an inbound MMS.
-	maxMediaBytes = 16 << 20
 	// maxResponseBytes bounds what is read of an API answer.
 	maxResponseBytes = 1 << 20
 
-	sendTimeout  = 30 * time.Second
-	fetchTimeout = 2 * time.Minute
+	sendTimeout = 30 * time.Second
 )
 
 // Provider is the adapter to one Telnyx account. It is safe for concurrent
@@ -143,17 +140,12 @@ func (p *Provider) Send(ctx context.Context, m *switchboard.OutboundSMS) (switch
 	req.Header.Set("Authorization", "Bearer "+p.apiKey)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	resp, err := p.client.Do(req)
+	status, raw, err := httpx.Call(p.client, req, "Telnyx", maxResponseBytes)
 	if err != nil {
-		return switchboard.SendResult{}, unavailable("send", err)
+		return switchboard.SendResult{}, err
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		return switchboard.SendResult{}, unavailable("read answer", err)
-	}
-	if resp.StatusCode/100 != 2 {
-		return switchboard.SendResult{}, apiError(resp.StatusCode, raw)
+	if status/100 != 2 {
+		return switchboard.SendResult{}, apiError(status, raw)
 	}
 	var ans struct {
 		Data struct {
@@ -167,7 +159,7 @@ func (p *Provider) Send(ctx context.Context, m *switchboard.OutboundSMS) (switch
 	if err := json.Unmarshal(raw, &ans); err != nil || ans.Data.ID == "" {
 		// Not an answer of Telnyx's (a proxy's page, say): the message
 		// most likely did not get through, so it is worth another try.
-		return switchboard.SendResult{}, unavailable("decode answer", fmt.Errorf("HTTP %d without a message id", resp.StatusCode))
+		return switchboard.SendResult{}, httpx.Unavailable("Telnyx", "decode answer", fmt.Errorf("HTTP %d without a message id", status))
 	}
 	st := ""
 	if len(ans.Data.To) > 0 {
@@ -193,7 +185,7 @@ func apiError(status int, raw []byte) error {
 	_ = json.Unmarshal(raw, &e)
 	text := e.text()
 	switch {
-	case status == http.StatusTooManyRequests || status >= 500:
+	case httpx.Busy(status):
 		return fmt.Errorf("telnyx: HTTP %d (%s): %w", status, text,
 			switchboard.Errorf(switchboard.EUNAVAILABLE, "Telnyx is unavailable or busy (HTTP %d).", status))
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
@@ -211,68 +203,14 @@ func apiError(status int, raw []byte) error {
 // pre-signed, so no credentials are sent. The body is at most 16 MB: a
 // longer one fails to read.
 func (p *Provider) FetchMedia(ctx context.Context, mediaURL string) (io.ReadCloser, error) {
-	u, err := url.Parse(mediaURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, switchboard.Errorf(switchboard.EINVALID, "The media URL is not an http or https URL.")
+	body, status, err := httpx.Fetch(ctx, p.client, "Telnyx", mediaURL, nil)
+	switch {
+	case err != nil:
+		return nil, err
+	case httpx.Busy(status):
+		return nil, switchboard.Errorf(switchboard.EUNAVAILABLE, "Telnyx's media storage is unavailable or busy (HTTP %d).", status)
+	case body == nil:
+		return nil, switchboard.Errorf(switchboard.EINVALID, "Telnyx refused the media download (HTTP %d).", status)
 	}
-	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("telnyx: new request: %w", err)
-	}
-	resp, err := p.client.Do(req)
-	if err != nil {
-		cancel()
-		return nil, unavailable("fetch media", err)
-	}
-	if resp.StatusCode/100 != 2 {
-		resp.Body.Close()
-		cancel()
-		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-			return nil, switchboard.Errorf(switchboard.EUNAVAILABLE, "Telnyx's media storage is unavailable or busy (HTTP %d).", resp.StatusCode)
-		}
-		return nil, switchboard.Errorf(switchboard.EINVALID, "Telnyx refused the media download (HTTP %d).", resp.StatusCode)
-	}
-	return &limitedBody{r: io.LimitReader(resp.Body, maxMediaBytes+1), body: resp.Body, cancel: cancel}, nil
-}
-
-var errTooLarge = switchboard.Errorf(switchboard.ETOOLARGE, "The picture is larger than %d MB.", maxMediaBytes>>20)
-
-// limitedBody is a response body that fails once more than maxMediaBytes
-// have been read, and ends the request's context when it is closed.
-type limitedBody struct {
-	r      io.Reader
-	n      int64
-	body   io.Closer
-	cancel context.CancelFunc
-}
-
-func (b *limitedBody) Read(p []byte) (int, error) {
-	if b.n > maxMediaBytes {
-		return 0, errTooLarge
-	}
-	n, err := b.r.Read(p)
-	b.n += int64(n)
-	if b.n > maxMediaBytes {
-		// r stops at one byte past the limit: that byte is not returned.
-		return n - 1, errTooLarge
-	}
-	return n, err
-}
-
-func (b *limitedBody) Close() error {
-	err := b.body.Close()
-	b.cancel()
-	return err
-}
-
-// unavailable is a failure worth another try: the network or Telnyx itself.
-// The URL of a *url.Error is left out of the text.
-func unavailable(op string, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return fmt.Errorf("telnyx: %s: %w: %w", op, err, switchboard.Errorf(switchboard.EUNAVAILABLE, "Telnyx could not be reached."))
+	return body, nil
 }

@@ -5,16 +5,15 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/switchboard-chat/switchboard"
+	"github.com/switchboard-chat/switchboard/sms/internal/httpx"
+	"github.com/switchboard-chat/switchboard/sms/internal/smstest"
 )
 
 const testKey = "KEY0123456789ABCDEF_secret"
@@ -27,16 +26,18 @@ func newProvider(t *testing.T, h http.HandlerFunc) (*Provider, ed25519.PrivateKe
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	p, err := New(&switchboard.Provider{
-		Name: "tx", Kind: switchboard.ProviderTelnyx, APIURL: srv.URL,
+	p, srv := smstest.Adapter(t, h, New, switchboard.Provider{
+		Name: "tx", Kind: switchboard.ProviderTelnyx,
 		Credentials: map[string]string{"api_key": testKey, "public_key": base64.StdEncoding.EncodeToString(pub)},
-	}, srv.Client())
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
+	})
 	return p, priv, srv
+}
+
+// startAPI is newProvider without the webhooks' key.
+func startAPI(t *testing.T, h http.HandlerFunc) (*Provider, *httptest.Server) {
+	t.Helper()
+	p, _, srv := newProvider(t, h)
+	return p, srv
 }
 
 func TestNew(t *testing.T) {
@@ -118,69 +119,34 @@ func TestSend(t *testing.T) {
 // what never will is EINVALID with Telnyx's reason, and that no error text
 // carries the API key.
 func TestSendErrors(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		status int
-		body   string
-		code   string
-		text   string // in the user message
-	}{
-		{"invalid number", 400, `{"errors":[{"code":"40310","title":"Invalid 'to' address","detail":"The 'to' address should be in E.164 format.","source":{"pointer":"/to"},"meta":{"url":"https://developers.telnyx.com/docs/overview/errors/40310"}}]}`,
-			switchboard.EINVALID, "Telnyx: The 'to' address should be in E.164 format (error 40310)."},
-		{"opted out", 422, `{"errors":[{"code":"40300","title":"Blocked due to STOP message","detail":"Messages cannot be sent from '+14155550100' to '+14155550142' due to an existing block rule."}]}`,
-			switchboard.EINVALID, "existing block rule (error 40300)"},
-		{"numeric code, title only", 422, `{"errors":[{"code":10015,"title":"Bad Request"}]}`, switchboard.EINVALID, "Telnyx: Bad Request (error 10015)."},
-		{"credentials", 401, `{"errors":[{"code":"10009","title":"Authentication failed","detail":"The API key looks malformed."}]}`,
-			switchboard.EINVALID, "Telnyx refused the API key: The API key looks malformed (error 10009)."},
-		{"no JSON", 400, `Bad Request`, switchboard.EINVALID, "HTTP 400"},
-		{"rate limited", 429, `{"errors":[{"code":"10011","title":"Too many requests"}]}`, switchboard.EUNAVAILABLE, "HTTP 429"},
-		{"server error", 500, `{"errors":[{"code":"10007","title":"Unexpected error"}]}`, switchboard.EUNAVAILABLE, "HTTP 500"},
-		{"gateway", 502, `<html>Bad Gateway</html>`, switchboard.EUNAVAILABLE, "HTTP 502"},
-		{"failed at once", 200, `{"data":{"id":"m1","to":[{"phone_number":"+14155550142","status":"sending_failed"}],"errors":[{"code":"40008","title":"Undeliverable","detail":"The message could not be delivered."}]}}`,
-			switchboard.EINVALID, "Telnyx: The message could not be delivered (error 40008)."},
-		{"not Telnyx", 200, `<html>Welcome to the hotel wifi</html>`, switchboard.EUNAVAILABLE, "could not be reached"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p, _, _ := newProvider(t, func(w http.ResponseWriter, r *http.Request) {
-				w.WriteHeader(tc.status)
-				io.WriteString(w, tc.body)
-			})
-			_, err := p.Send(context.Background(), &switchboard.OutboundSMS{From: "+14155550100", To: "+14155550142", Body: "Hi"})
-			if code := switchboard.ErrorCode(err); code != tc.code {
-				t.Errorf("Send error = %v, want code %s", err, tc.code)
-			}
-			if msg := switchboard.ErrorMessage(err); !strings.Contains(msg, tc.text) {
-				t.Errorf("Send error message = %q, want it to contain %q", msg, tc.text)
-			}
-			if err != nil && strings.Contains(err.Error(), testKey) {
-				t.Errorf("Send error %q carries the API key", err)
-			}
-		})
-	}
+	smstest.SendErrors(t, startAPI, switchboard.OutboundSMS{From: "+14155550100", To: "+14155550142", Body: "Hi"}, []smstest.SendError{
+		{Name: "invalid number", Status: 400, Body: `{"errors":[{"code":"40310","title":"Invalid 'to' address","detail":"The 'to' address should be in E.164 format.","source":{"pointer":"/to"},"meta":{"url":"https://developers.telnyx.com/docs/overview/errors/40310"}}]}`,
+			Code: switchboard.EINVALID, Text: "Telnyx: The 'to' address should be in E.164 format (error 40310)."},
+		{Name: "opted out", Status: 422, Body: `{"errors":[{"code":"40300","title":"Blocked due to STOP message","detail":"Messages cannot be sent from '+14155550100' to '+14155550142' due to an existing block rule."}]}`,
+			Code: switchboard.EINVALID, Text: "existing block rule (error 40300)"},
+		{Name: "numeric code, title only", Status: 422, Body: `{"errors":[{"code":10015,"title":"Bad Request"}]}`,
+			Code: switchboard.EINVALID, Text: "Telnyx: Bad Request (error 10015)."},
+		{Name: "credentials", Status: 401, Body: `{"errors":[{"code":"10009","title":"Authentication failed","detail":"The API key looks malformed."}]}`,
+			Code: switchboard.EINVALID, Text: "Telnyx refused the API key: The API key looks malformed (error 10009)."},
+		{Name: "no JSON", Status: 400, Body: `Bad Request`,
+			Code: switchboard.EINVALID, Text: "HTTP 400"},
+		{Name: "rate limited", Status: 429, Body: `{"errors":[{"code":"10011","title":"Too many requests"}]}`,
+			Code: switchboard.EUNAVAILABLE, Text: "HTTP 429"},
+		{Name: "server error", Status: 500, Body: `{"errors":[{"code":"10007","title":"Unexpected error"}]}`,
+			Code: switchboard.EUNAVAILABLE, Text: "HTTP 500"},
+		{Name: "gateway", Status: 502, Body: `<html>Bad Gateway</html>`,
+			Code: switchboard.EUNAVAILABLE, Text: "HTTP 502"},
+		{Name: "failed at once", Status: 200, Body: `{"data":{"id":"m1","to":[{"phone_number":"+14155550142","status":"sending_failed"}],"errors":[{"code":"40008","title":"Undeliverable","detail":"The message could not be delivered."}]}}`,
+			Code: switchboard.EINVALID, Text: "Telnyx: The message could not be delivered (error 40008)."},
+		{Name: "not Telnyx", Status: 200, Body: `<html>Welcome to the hotel wifi</html>`,
+			Code: switchboard.EUNAVAILABLE, Text: "could not be reached"},
+	}, testKey)
 }
 
+// TestSendUnreachable checks a Telnyx that is down or does not answer in
+// time.
 func TestSendUnreachable(t *testing.T) {
-	p, _, srv := newProvider(t, func(w http.ResponseWriter, r *http.Request) {})
-	srv.Close()
-	_, err := p.Send(context.Background(), &switchboard.OutboundSMS{From: "+14155550100", To: "+14155550142", Body: "Hi"})
-	if switchboard.ErrorCode(err) != switchboard.EUNAVAILABLE {
-		t.Errorf("Send to a closed server: error = %v, want code %s", err, switchboard.EUNAVAILABLE)
-	}
-
-	release := make(chan struct{})
-	p, _, _ = newProvider(t, func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	})
-	defer close(release)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	_, err = p.Send(ctx, &switchboard.OutboundSMS{From: "+14155550100", To: "+14155550142", Body: "Hi"})
-	if switchboard.ErrorCode(err) != switchboard.EUNAVAILABLE || !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Send past its deadline: error = %v, want code %s wrapping the deadline", err, switchboard.EUNAVAILABLE)
-	}
+	smstest.Unreachable(t, startAPI, switchboard.OutboundSMS{From: "+14155550100", To: "+14155550142", Body: "Hi"}, testKey)
 }
 
 // TestFetchMedia downloads a pre-signed media URL without credentials.
@@ -193,7 +159,7 @@ func TestFetchMedia(t *testing.T) {
 		case "/media/1.jpg":
 			io.WriteString(w, "JPEG BYTES")
 		case "/media/big.jpg":
-			io.CopyN(w, zeros{}, maxMediaBytes+1)
+			io.CopyN(w, smstest.Zeros{}, httpx.MaxMediaBytes+1)
 		case "/media/busy.jpg":
 			w.WriteHeader(http.StatusServiceUnavailable)
 		default:
@@ -215,8 +181,8 @@ func TestFetchMedia(t *testing.T) {
 	}
 	n, err := io.Copy(io.Discard, body)
 	body.Close()
-	if switchboard.ErrorCode(err) != switchboard.ETOOLARGE || n != maxMediaBytes {
-		t.Errorf("FetchMedia of too large a picture read %d bytes, error %v; want %d bytes and code %s", n, err, maxMediaBytes, switchboard.ETOOLARGE)
+	if switchboard.ErrorCode(err) != switchboard.ETOOLARGE || n != httpx.MaxMediaBytes {
+		t.Errorf("FetchMedia of too large a picture read %d bytes, error %v; want %d bytes and code %s", n, err, httpx.MaxMediaBytes, switchboard.ETOOLARGE)
 	}
 	for _, tc := range []struct{ url, code string }{
 		{srv.URL + "/media/busy.jpg", switchboard.EUNAVAILABLE},
@@ -227,11 +193,4 @@ func TestFetchMedia(t *testing.T) {
 			t.Errorf("FetchMedia(%q) error = %v, want code %s", tc.url, err, tc.code)
 		}
 	}
-}
-
-type zeros struct{}
-
-func (zeros) Read(p []byte) (int, error) {
-	clear(p)
-	return len(p), nil
 }

@@ -13,7 +13,6 @@ package twilio
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/switchboard-chat/switchboard"
+	"github.com/switchboard-chat/switchboard/sms/internal/httpx"
 )
 
 // DefaultAPIURL is Twilio's REST API base, used when the provider account
@@ -33,13 +33,10 @@ const (
 	// maxMMSBytes is Twilio's limit on the media of one MMS: "For an MMS
 	// message, the size limit is 5MB" (https://www.twilio.com/docs/api/errors/11751).
 	maxMMSBytes = 5 << 20
-	// maxMediaBytes bounds one downloaded picture of an inbound MMS.
-	maxMediaBytes = 16 << 20
 	// maxResponseBytes bounds what is read of an API answer.
 	maxResponseBytes = 1 << 20
 
-	sendTimeout  = 30 * time.Second
-	fetchTimeout = 2 * time.Minute
+	sendTimeout = 30 * time.Second
 )
 
 // Provider is the adapter to one Twilio account. It is safe for concurrent
@@ -102,17 +99,12 @@ func (p *Provider) Send(ctx context.Context, m *switchboard.OutboundSMS) (switch
 	req.SetBasicAuth(p.sid, p.token)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	resp, err := p.client.Do(req)
+	status, raw, err := httpx.Call(p.client, req, "Twilio", maxResponseBytes)
 	if err != nil {
-		return switchboard.SendResult{}, unavailable("send", err)
+		return switchboard.SendResult{}, err
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		return switchboard.SendResult{}, unavailable("read answer", err)
-	}
-	if resp.StatusCode/100 != 2 {
-		return switchboard.SendResult{}, apiError(resp.StatusCode, raw)
+	if status/100 != 2 {
+		return switchboard.SendResult{}, apiError(status, raw)
 	}
 	var msg struct {
 		SID          string `json:"sid"`
@@ -123,7 +115,7 @@ func (p *Provider) Send(ctx context.Context, m *switchboard.OutboundSMS) (switch
 	if err := json.Unmarshal(raw, &msg); err != nil || msg.SID == "" {
 		// Not an answer of Twilio's (a proxy's page, say): the message
 		// most likely did not get through, so it is worth another try.
-		return switchboard.SendResult{}, unavailable("decode answer", fmt.Errorf("HTTP %d without a message SID", resp.StatusCode))
+		return switchboard.SendResult{}, httpx.Unavailable("Twilio", "decode answer", fmt.Errorf("HTTP %d without a message SID", status))
 	}
 	switch msg.Status {
 	case "failed", "undelivered", "canceled":
@@ -150,7 +142,7 @@ func apiError(status int, raw []byte) error {
 	}
 	_ = json.Unmarshal(raw, &e)
 	switch {
-	case status == http.StatusTooManyRequests || status >= 500:
+	case httpx.Busy(status):
 		return fmt.Errorf("twilio: HTTP %d (error %d): %w", status, e.Code,
 			switchboard.Errorf(switchboard.EUNAVAILABLE, "Twilio is unavailable or busy (HTTP %d).", status))
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
@@ -169,33 +161,20 @@ func apiError(status int, raw []byte) error {
 // client drops the credentials when a redirect leaves the host. The body is
 // at most 16 MB: a longer one fails to read.
 func (p *Provider) FetchMedia(ctx context.Context, mediaURL string) (io.ReadCloser, error) {
-	u, err := url.Parse(mediaURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, switchboard.Errorf(switchboard.EINVALID, "The media URL is not an http or https URL.")
-	}
-	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("twilio: new request: %w", err)
-	}
-	if p.ownsMedia(u) {
-		req.SetBasicAuth(p.sid, p.token)
-	}
-	resp, err := p.client.Do(req)
-	if err != nil {
-		cancel()
-		return nil, unavailable("fetch media", err)
-	}
-	if resp.StatusCode/100 != 2 {
-		resp.Body.Close()
-		cancel()
-		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-			return nil, switchboard.Errorf(switchboard.EUNAVAILABLE, "Twilio is unavailable or busy (HTTP %d).", resp.StatusCode)
+	body, status, err := httpx.Fetch(ctx, p.client, "Twilio", mediaURL, func(r *http.Request) {
+		if p.ownsMedia(r.URL) {
+			r.SetBasicAuth(p.sid, p.token)
 		}
-		return nil, switchboard.Errorf(switchboard.EINVALID, "Twilio refused the media download (HTTP %d).", resp.StatusCode)
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case httpx.Busy(status):
+		return nil, switchboard.Errorf(switchboard.EUNAVAILABLE, "Twilio is unavailable or busy (HTTP %d).", status)
+	case body == nil:
+		return nil, switchboard.Errorf(switchboard.EINVALID, "Twilio refused the media download (HTTP %d).", status)
 	}
-	return &limitedBody{r: io.LimitReader(resp.Body, maxMediaBytes+1), body: resp.Body, cancel: cancel}, nil
+	return body, nil
 }
 
 // ownsMedia reports whether u is Twilio's, and so may have the account's
@@ -206,44 +185,4 @@ func (p *Provider) ownsMedia(u *url.URL) bool {
 	}
 	host := strings.ToLower(u.Hostname())
 	return u.Scheme == "https" && (host == "twilio.com" || strings.HasSuffix(host, ".twilio.com"))
-}
-
-var errTooLarge = switchboard.Errorf(switchboard.ETOOLARGE, "The picture is larger than %d MB.", maxMediaBytes>>20)
-
-// limitedBody is a response body that fails once more than maxMediaBytes
-// have been read, and ends the request's context when it is closed.
-type limitedBody struct {
-	r      io.Reader
-	n      int64
-	body   io.Closer
-	cancel context.CancelFunc
-}
-
-func (b *limitedBody) Read(p []byte) (int, error) {
-	if b.n > maxMediaBytes {
-		return 0, errTooLarge
-	}
-	n, err := b.r.Read(p)
-	b.n += int64(n)
-	if b.n > maxMediaBytes {
-		// r stops at one byte past the limit: that byte is not returned.
-		return n - 1, errTooLarge
-	}
-	return n, err
-}
-
-func (b *limitedBody) Close() error {
-	err := b.body.Close()
-	b.cancel()
-	return err
-}
-
-// unavailable is a failure worth another try: the network or Twilio itself.
-// The URL of a *url.Error is left out of the text.
-func unavailable(op string, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return fmt.Errorf("twilio: %s: %w: %w", op, err, switchboard.Errorf(switchboard.EUNAVAILABLE, "Twilio could not be reached."))
 }

@@ -2,17 +2,17 @@ package twilio
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/switchboard-chat/switchboard"
+	"github.com/switchboard-chat/switchboard/sms/internal/httpx"
+	"github.com/switchboard-chat/switchboard/sms/internal/smstest"
 )
 
 const (
@@ -23,16 +23,10 @@ const (
 // newProvider returns an adapter whose API is the fake Twilio h.
 func newProvider(t *testing.T, h http.HandlerFunc) (*Provider, *httptest.Server) {
 	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	p, err := New(&switchboard.Provider{
-		Name: "tw", Kind: switchboard.ProviderTwilio, APIURL: srv.URL,
+	return smstest.Adapter(t, h, New, switchboard.Provider{
+		Name: "tw", Kind: switchboard.ProviderTwilio,
 		Credentials: map[string]string{"account_sid": testSID, "auth_token": testToken},
-	}, srv.Client())
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return p, srv
+	})
 }
 
 func TestNew(t *testing.T) {
@@ -112,71 +106,34 @@ func TestSend(t *testing.T) {
 // what never will is EINVALID with Twilio's reason, and that no error text
 // carries the auth token.
 func TestSendErrors(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		status int
-		body   string
-		code   string
-		text   string // in the user message
-	}{
-		{"unsubscribed", 400, `{"code": 21610, "message": "Attempt to send to unsubscribed recipient", "more_info": "https://www.twilio.com/docs/errors/21610", "status": 400}`,
-			switchboard.EINVALID, "Twilio: Attempt to send to unsubscribed recipient (error 21610)."},
-		{"invalid number", 400, `{"code": 21211, "message": "Invalid 'To' Phone Number: +1415555", "status": 400}`,
-			switchboard.EINVALID, "Invalid 'To' Phone Number"},
-		{"credentials", 401, `{"code": 20003, "detail": "Your AccountSid or AuthToken was incorrect.", "message": "Authenticate", "status": 401}`,
-			switchboard.EINVALID, "credentials"},
-		{"not found", 404, `{"code": 20404, "message": "The requested resource was not found", "status": 404}`,
-			switchboard.EINVALID, "requested resource was not found"},
-		{"no JSON", 400, `Bad Request`, switchboard.EINVALID, "HTTP 400"},
-		{"rate limited", 429, `{"code": 20429, "message": "Too Many Requests", "status": 429}`, switchboard.EUNAVAILABLE, "HTTP 429"},
-		{"server error", 500, `{"code": 20500, "message": "Internal Server Error", "status": 500}`, switchboard.EUNAVAILABLE, "HTTP 500"},
-		{"gateway", 503, `<html>Service Unavailable</html>`, switchboard.EUNAVAILABLE, "HTTP 503"},
-		{"failed at once", 201, `{"sid": "SM1", "status": "failed", "error_code": 30007, "error_message": null}`,
-			switchboard.EINVALID, "message filtered by the carrier (error 30007)"},
-		{"not Twilio", 200, `<html>Welcome to the hotel wifi</html>`, switchboard.EUNAVAILABLE, "could not be reached"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p, _ := newProvider(t, func(w http.ResponseWriter, r *http.Request) {
-				w.WriteHeader(tc.status)
-				io.WriteString(w, tc.body)
-			})
-			_, err := p.Send(context.Background(), &switchboard.OutboundSMS{From: "+14155550100", To: "+14155550142", Body: "Hi"})
-			if code := switchboard.ErrorCode(err); code != tc.code {
-				t.Errorf("Send error = %v, want code %s", err, tc.code)
-			}
-			if msg := switchboard.ErrorMessage(err); !strings.Contains(msg, tc.text) {
-				t.Errorf("Send error message = %q, want it to contain %q", msg, tc.text)
-			}
-			if err != nil && strings.Contains(err.Error(), testToken) {
-				t.Errorf("Send error %q carries the auth token", err)
-			}
-		})
-	}
+	smstest.SendErrors(t, newProvider, switchboard.OutboundSMS{From: "+14155550100", To: "+14155550142", Body: "Hi"}, []smstest.SendError{
+		{Name: "unsubscribed", Status: 400, Body: `{"code": 21610, "message": "Attempt to send to unsubscribed recipient", "more_info": "https://www.twilio.com/docs/errors/21610", "status": 400}`,
+			Code: switchboard.EINVALID, Text: "Twilio: Attempt to send to unsubscribed recipient (error 21610)."},
+		{Name: "invalid number", Status: 400, Body: `{"code": 21211, "message": "Invalid 'To' Phone Number: +1415555", "status": 400}`,
+			Code: switchboard.EINVALID, Text: "Invalid 'To' Phone Number"},
+		{Name: "credentials", Status: 401, Body: `{"code": 20003, "detail": "Your AccountSid or AuthToken was incorrect.", "message": "Authenticate", "status": 401}`,
+			Code: switchboard.EINVALID, Text: "credentials"},
+		{Name: "not found", Status: 404, Body: `{"code": 20404, "message": "The requested resource was not found", "status": 404}`,
+			Code: switchboard.EINVALID, Text: "requested resource was not found"},
+		{Name: "no JSON", Status: 400, Body: `Bad Request`,
+			Code: switchboard.EINVALID, Text: "HTTP 400"},
+		{Name: "rate limited", Status: 429, Body: `{"code": 20429, "message": "Too Many Requests", "status": 429}`,
+			Code: switchboard.EUNAVAILABLE, Text: "HTTP 429"},
+		{Name: "server error", Status: 500, Body: `{"code": 20500, "message": "Internal Server Error", "status": 500}`,
+			Code: switchboard.EUNAVAILABLE, Text: "HTTP 500"},
+		{Name: "gateway", Status: 503, Body: `<html>Service Unavailable</html>`,
+			Code: switchboard.EUNAVAILABLE, Text: "HTTP 503"},
+		{Name: "failed at once", Status: 201, Body: `{"sid": "SM1", "status": "failed", "error_code": 30007, "error_message": null}`,
+			Code: switchboard.EINVALID, Text: "message filtered by the carrier (error 30007)"},
+		{Name: "not Twilio", Status: 200, Body: `<html>Welcome to the hotel wifi</html>`,
+			Code: switchboard.EUNAVAILABLE, Text: "could not be reached"},
+	}, testToken)
 }
 
+// TestSendUnreachable checks a Twilio that is down or does not answer in
+// time.
 func TestSendUnreachable(t *testing.T) {
-	p, srv := newProvider(t, func(w http.ResponseWriter, r *http.Request) {})
-	srv.Close()
-	_, err := p.Send(context.Background(), &switchboard.OutboundSMS{From: "+14155550100", To: "+14155550142", Body: "Hi"})
-	if switchboard.ErrorCode(err) != switchboard.EUNAVAILABLE {
-		t.Errorf("Send to a closed server: error = %v, want code %s", err, switchboard.EUNAVAILABLE)
-	}
-
-	// A Twilio that does not answer in time.
-	release := make(chan struct{})
-	p, _ = newProvider(t, func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	})
-	defer close(release)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	_, err = p.Send(ctx, &switchboard.OutboundSMS{From: "+14155550100", To: "+14155550142", Body: "Hi"})
-	if switchboard.ErrorCode(err) != switchboard.EUNAVAILABLE || !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Send past its deadline: error = %v, want code %s wrapping the deadline", err, switchboard.EUNAVAILABLE)
-	}
+	smstest.Unreachable(t, newProvider, switchboard.OutboundSMS{From: "+14155550100", To: "+14155550142", Body: "Hi"}, testToken)
 }
 
 // TestFetchMedia follows Twilio's redirect of a media URL to its storage:
@@ -188,7 +145,7 @@ func TestFetchMedia(t *testing.T) {
 		}
 		switch r.URL.Path {
 		case "/big":
-			io.CopyN(w, zeros{}, maxMediaBytes+1)
+			io.CopyN(w, smstest.Zeros{}, httpx.MaxMediaBytes+1)
 		default:
 			w.Header().Set("Content-Type", "image/jpeg")
 			io.WriteString(w, "JPEG BYTES")
@@ -233,8 +190,8 @@ func TestFetchMedia(t *testing.T) {
 	}
 	n, err := io.Copy(io.Discard, body)
 	body.Close()
-	if switchboard.ErrorCode(err) != switchboard.ETOOLARGE || n != maxMediaBytes {
-		t.Errorf("FetchMedia of too large a picture read %d bytes, error %v; want %d bytes and code %s", n, err, maxMediaBytes, switchboard.ETOOLARGE)
+	if switchboard.ErrorCode(err) != switchboard.ETOOLARGE || n != httpx.MaxMediaBytes {
+		t.Errorf("FetchMedia of too large a picture read %d bytes, error %v; want %d bytes and code %s", n, err, httpx.MaxMediaBytes, switchboard.ETOOLARGE)
 	}
 
 	for _, tc := range []struct{ url, code string }{
@@ -274,11 +231,4 @@ func TestOwnsMedia(t *testing.T) {
 			t.Errorf("ownsMedia(%s) = %v, want %v", tc.url, got, tc.want)
 		}
 	}
-}
-
-type zeros struct{}
-
-func (zeros) Read(p []byte) (int, error) {
-	clear(p)
-	return len(p), nil
 }
