@@ -260,14 +260,31 @@ func (t *throttle) fail(key string) {
 // has no SIP secret, so that those take as long to refuse as a wrong secret.
 const dummyHA1 = "00000000000000000000000000000000"
 
-// authenticate checks the digest credentials of req for ext@domain and
-// answers req itself unless they are good: 401 with a challenge when there
-// are none (or the nonce is stale), 403 for wrong credentials, an unknown
-// extension or one without a SIP secret (not told apart), and 503 with
-// Retry-After while the source IP, or the AOR, has failed too often. The
-// AOR's limit spares the addresses its phones are registered from, so that
-// someone guessing its secret cannot unregister them.
-func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, domain, ext string) bool {
+// authenticate is the first step of a request that acts for an extension:
+// it reads EXT@DOMAIN from addr (the To of a REGISTER, the From of a
+// SUBSCRIBE), checks the digest credentials of req for it, and returns the
+// domain (lowercased) and the extension when they are good. Otherwise it
+// answers req itself and returns false: 404 when addr names no extension
+// of a domain, 401 with a challenge when there are no credentials (or the
+// nonce is stale), 403 for wrong credentials, an unknown extension or one
+// without a SIP secret (not told apart), and 503 with Retry-After while
+// the source IP, or the AOR, has failed too often. The AOR's limit spares
+// the addresses its phones are registered from, so that someone guessing
+// its secret cannot unregister them.
+func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, addr sip.Uri) (domain, ext string, ok bool) {
+	ext, domain = addr.User, strings.ToLower(addr.Host)
+	if switchboard.ValidateExtension(ext) != nil || switchboard.ValidateDomainName(domain) != nil {
+		s.respond(tx, req, 404, "Not Found")
+		return "", "", false
+	}
+	if !s.checkCredentials(req, tx, domain, ext) {
+		return "", "", false
+	}
+	return domain, ext, true
+}
+
+// checkCredentials is authenticate for ext@domain, which are valid names.
+func (s *Server) checkCredentials(req *sip.Request, tx sip.ServerTransaction, domain, ext string) bool {
 	ip, aor := sourceIP(req), ext+"@"+domain
 	wait := s.failIP.wait(ip)
 	if !s.registeredFrom(domain, ext, ip) {

@@ -70,12 +70,8 @@ func (s *Server) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(tx, req, 400, "Bad Request")
 		return
 	}
-	ext, domain := from.Address.User, strings.ToLower(from.Address.Host)
-	if switchboard.ValidateExtension(ext) != nil || switchboard.ValidateDomainName(domain) != nil {
-		s.respond(tx, req, 404, "Not Found")
-		return
-	}
-	if !s.authenticate(req, tx, domain, ext) {
+	domain, ext, ok := s.authenticate(req, tx, from.Address)
+	if !ok {
 		return
 	}
 	expires := int64(s.cfg.DefaultExpires / time.Second)

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -186,12 +185,8 @@ func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(tx, req, 400, "Bad Request (no To)")
 		return
 	}
-	ext, domain := to.Address.User, strings.ToLower(to.Address.Host)
-	if switchboard.ValidateExtension(ext) != nil || switchboard.ValidateDomainName(domain) != nil {
-		s.respond(tx, req, 404, "Not Found")
-		return
-	}
-	if !s.authenticate(req, tx, domain, ext) {
+	domain, ext, ok := s.authenticate(req, tx, to.Address)
+	if !ok {
 		return
 	}
 	r, serr := parseRegister(req)

@@ -465,6 +465,50 @@ func TestRegisterRefused(t *testing.T) {
 	}
 }
 
+// TestSubscribeRefused checks that a busy-lamp SUBSCRIBE goes through the
+// same authentication as a REGISTER, for its From: challenged, refused,
+// and throttled alike.
+func TestSubscribeRefused(t *testing.T) {
+	ts := startTestServer(t, nil)
+	const extra = "Event: dialog\n"
+	for _, tc := range []struct {
+		name   string
+		from   string
+		secret string // "" sends no credentials
+		want   int
+	}{
+		{"no credentials", "101@acme.example", "", 401},
+		{"wrong secret", "102@acme.example", "wrong-secret", 403},
+		{"no SIP secret", "104@acme.example", "anything-at-all", 403},
+		{"no such extension", "199@acme.example", "secret-199", 403},
+		{"From not an extension of a domain", "101@127.0.0.1", "x", 404},
+	} {
+		p := newPhone(t, ts.Addr(), tc.from)
+		contact := "Contact: <sip:" + p.ext + "@" + p.addr() + ">\n"
+		var res *sip.Response
+		if tc.secret == "" {
+			res = p.request("SUBSCRIBE", "sip:103@acme.example", "<sip:103@acme.example>", contact+extra, "")
+		} else {
+			p.secret = tc.secret
+			res = p.authed("SUBSCRIBE", "sip:103@acme.example", "<sip:103@acme.example>", contact+extra)
+		}
+		if res.StatusCode != tc.want {
+			t.Errorf("%s: SUBSCRIBE from %s = %d, want %d", tc.name, tc.from, res.StatusCode, tc.want)
+		}
+	}
+
+	p := newPhoneAt(t, "127.0.0.2", ts.Addr(), "101@acme.example")
+	contact := "Contact: <sip:101@" + p.addr() + ">\n"
+	p.secret = "wrong"
+	var last *sip.Response
+	for range failuresPerIP + 1 {
+		last = p.authed("SUBSCRIBE", "sip:103@acme.example", "<sip:103@acme.example>", contact+extra)
+	}
+	if last.StatusCode != 503 || headerValue(last, "Retry-After") == "" {
+		t.Errorf("SUBSCRIBE after %d failures: %s", failuresPerIP, last)
+	}
+}
+
 // Registrations come back after a restart, and the server subscribes to
 // the device's dialog events: a confirmed dialog is red until terminated.
 func TestRestoreAndDialogEvents(t *testing.T) {
