@@ -47,6 +47,20 @@ type OutboxResult struct {
 	RetryAt    time.Time
 }
 
+// MMSChecker applies, before a message is stored, the limits of the
+// provider that will send it by MMS, so that the sender is told at once
+// rather than by a failed text later.
+type MMSChecker interface {
+	// CheckMMS returns an EINVALID error, whose message tells the sender
+	// why, when attachments (the caller's own uploads) cannot be sent by
+	// MMS from the texting number of SMS conversation c: one is not a
+	// picture, or there are more pictures or more bytes than its provider
+	// takes in one MMS (a provider without MMS takes none). It returns nil
+	// when they can, or when the provider cannot be asked (the outbox then
+	// fails the message with the reason). Safe for concurrent use.
+	CheckMMS(ctx context.Context, c *Conversation, attachments []*Attachment) error
+}
+
 // InboundResult says what became of an inbound SMS.
 type InboundResult struct {
 	Message      *Message

@@ -52,6 +52,9 @@ type Service struct {
 	typingMu sync.Mutex
 	typingAt map[string]time.Time
 
+	// mms checks attachments sent into SMS conversations; nil: no check.
+	mms switchboard.MMSChecker
+
 	// blobMu keeps the removal of unreferenced blobs from racing with an
 	// upload of the same bytes: uploads hold it shared from storing the
 	// bytes until the attachment is recorded.
@@ -75,6 +78,11 @@ func New(d Deps) *Service {
 	s.ipThrottle = newThrottle(50, 15*time.Minute, s.now)
 	return s
 }
+
+// SetMMSChecker makes SendMessage refuse, before anything is stored,
+// attachments that the provider of an SMS conversation could not send by
+// MMS. texting.New installs its service; call it before s is used.
+func (s *Service) SetMMSChecker(c switchboard.MMSChecker) { s.mms = c }
 
 // Store returns the chat store, for transports that read events.
 func (s *Service) Store() switchboard.ChatStore { return s.store }
@@ -238,10 +246,17 @@ func (s *Service) Messages(ctx context.Context, id string, q switchboard.Message
 }
 
 // SendMessage sends a message; see switchboard.ChatStore.SendMessage for
-// client_id idempotency.
+// client_id idempotency. In an SMS conversation, attachments that its
+// provider cannot send by MMS are EINVALID (see SetMMSChecker) and nothing
+// is stored.
 func (s *Service) SendMessage(ctx context.Context, conversationID, clientID, body string, attachments []string) (*switchboard.Message, bool, error) {
 	if len(attachments) > switchboard.MaxAttachments {
 		return nil, false, switchboard.Errorf(switchboard.EINVALID, "A message has at most %d attachments.", switchboard.MaxAttachments)
+	}
+	if len(attachments) > 0 && s.mms != nil {
+		if err := s.checkMMS(ctx, conversationID, attachments); err != nil {
+			return nil, false, err
+		}
 	}
 	m := &switchboard.Message{ConversationID: conversationID, ClientID: clientID, Body: body}
 	for _, id := range attachments {
@@ -252,6 +267,35 @@ func (s *Service) SendMessage(ctx context.Context, conversationID, clientID, bod
 		return nil, false, err
 	}
 	return m, created, nil
+}
+
+// checkMMS asks s.mms about attachments sent into conversation id when it
+// is an SMS conversation. Errors of the store's are returned as they are; an
+// attachment that is not the caller's own upload is left to the store,
+// which refuses it.
+func (s *Service) checkMMS(ctx context.Context, id string, attachments []string) error {
+	caller, err := identity(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := s.store.FindConversation(ctx, id)
+	if err != nil || c.Kind != switchboard.KindSMS {
+		return err
+	}
+	list := make([]*switchboard.Attachment, 0, len(attachments))
+	for _, attID := range attachments {
+		a, err := s.attachments.FindAttachment(ctx, attID)
+		switch {
+		case switchboard.ErrorCode(err) == switchboard.ENOTFOUND:
+			return nil
+		case err != nil:
+			return err
+		case a.Uploader != caller.Extension:
+			return nil
+		}
+		list = append(list, &a.Attachment)
+	}
+	return s.mms.CheckMMS(ctx, c, list)
 }
 
 // EditMessage changes the body of the caller's own message.

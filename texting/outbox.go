@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/switchboard-chat/switchboard"
-	"github.com/switchboard-chat/switchboard/media"
 )
 
 // Outbox limits.
@@ -82,18 +81,10 @@ func (s *Service) attempt(ctx context.Context, it *switchboard.OutboxItem) switc
 		m.StatusCallback = s.publicURL + "/webhooks/sms/" + it.Provider
 	}
 	if len(it.Attachments) > 0 {
-		var total int64
-		for _, a := range it.Attachments {
-			if !media.IsPicture(a.ContentType) {
-				return failed(fmt.Sprintf("%s is not a picture; only pictures can be sent by MMS.", a.Name))
-			}
-			total += a.Size
-		}
-		if limit := p.MaxMMSBytes(); total > limit {
-			if limit == 0 {
-				return failed("This texting number's provider cannot send pictures (MMS).")
-			}
-			return failed(fmt.Sprintf("The pictures are %s; this provider sends at most %s by MMS.", sizeText(total), sizeText(limit)))
+		// chat.Service.SendMessage checked this already; the provider (or
+		// its limits) may have changed since.
+		if err := checkMMS(it.Attachments, p.MaxMMSBytes()); err != nil {
+			return failed(switchboard.ErrorMessage(err))
 		}
 		if s.publicURL == "" {
 			return failed("Pictures need the server's --public-url, so that the provider can fetch them.")
@@ -123,11 +114,4 @@ func (s *Service) attempt(ctx context.Context, it *switchboard.OutboxItem) switc
 func backoff(n int) time.Duration {
 	d := time.Second << min(max(n-1, 0), 16)
 	return min(d, maxBackoff)
-}
-
-func sizeText(n int64) string {
-	if n >= 1<<20 {
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%d KB", (n+1023)>>10)
 }

@@ -60,7 +60,10 @@ type Service struct {
 	wake      chan struct{}
 }
 
-// New returns a texting service.
+// New returns a texting service. It also installs the service in d.Chat
+// as its MMS checker (chat.Service.SetMMSChecker), so that a message with
+// attachments that the provider cannot send is refused when it is sent
+// rather than failed by the outbox.
 func New(d Deps) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
@@ -68,9 +71,13 @@ func New(d Deps) *Service {
 	if d.PollInterval <= 0 {
 		d.PollInterval = 250 * time.Millisecond
 	}
-	return &Service{store: d.Store, chat: d.Chat, blobs: d.Blobs, factory: d.Factory, logger: d.Logger,
+	s := &Service{store: d.Store, chat: d.Chat, blobs: d.Blobs, factory: d.Factory, logger: d.Logger,
 		publicURL: strings.TrimRight(d.PublicURL, "/"), mediaKey: d.MediaKey, poll: d.PollInterval, now: time.Now,
 		providers: map[string]switchboard.SMSProvider{}, wake: make(chan struct{}, 1)}
+	if d.Chat != nil {
+		d.Chat.SetMMSChecker(s)
+	}
+	return s
 }
 
 // Normalize returns a phone number typed in any common format as E.164,

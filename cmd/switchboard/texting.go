@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/switchboard-chat/switchboard"
 	"github.com/switchboard-chat/switchboard/chat"
@@ -162,12 +161,11 @@ func numberCmd(ctx context.Context, env *environment, args []string) error {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NUMBER\tPROVIDER\tASSIGNED TO")
+			var rows [][]string
 			for _, n := range list {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", n.Number, n.Provider, listOrNone(n.Assigned))
+				rows = append(rows, []string{n.Number, n.Provider, listOrNone(n.Assigned)})
 			}
-			return tw.Flush()
+			return printTable(env.stdout, []string{"NUMBER", "PROVIDER", "ASSIGNED TO"}, rows)
 		})
 	}
 	return fmt.Errorf("unknown number command %q (want add, assign or list)", args[0])

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -269,14 +270,74 @@ func TestMMS(t *testing.T) {
 	if status, _ := anon.do("GET", strings.Replace(path, "sig=", "sig=x", 1), nil); status != 404 {
 		t.Errorf("tampered link = %d, want 404", status)
 	}
-	// A non-picture cannot go by MMS: the message fails with the reason.
+	// A non-picture cannot go by MMS: the message is refused with the
+	// reason, and nothing is stored (TestMMSLimits has the other limits).
 	doc := a.mustUpload("terms.pdf", "application/pdf", []byte("%PDF-1.4 not really"))
-	a.mustDo("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"attachments": []string{doc.ID}}, 201, &m)
-	if got := waitStatus(t, sa, m.ID, "failed"); !strings.Contains(got.Error, "only pictures") {
-		t.Errorf("PDF by MMS error = %q", got.Error)
+	if status, body := a.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"attachments": []string{doc.ID}}); status != 400 ||
+		!strings.Contains(string(body), "only pictures") {
+		t.Errorf("PDF by MMS = %d %s, want 400 saying only pictures", status, body)
+	}
+	if got := a.messages(conv.ID, ""); len(got) != 1 {
+		t.Errorf("after the PDF the conversation has %d messages, want 1", len(got))
 	}
 	// Kannel-style GET webhooks go through the same signature check.
 	if status, _ := anon.do("GET", "/webhooks/sms/sim?from=%2B14155550142&to=%2B14155550100&text=hi", nil); status != 401 {
 		t.Errorf("unsigned GET webhook = %d, want 401", status)
 	}
+}
+
+// TestMMSLimits sends to SMS conversations what their providers cannot
+// send by MMS: each is refused with 400 and the reason, and nothing is
+// stored, so the outbox has nothing to send.
+func TestMMSLimits(t *testing.T) {
+	data := newTextingData(t)
+	mustCLI(t, data, "provider", "add", "kn", "--kind", "kannel", "--api-url", "http://127.0.0.1:9",
+		"--username", "u", "--password", "p", "--secret", "s")
+	mustCLI(t, data, "number", "add", "+14155550101", "--domain", "acme.example", "--provider", "kn", "--assign", "101")
+	s := startServer(t, data)
+	a := s.login("101@acme.example")
+	var sim, kn smsConversation
+	a.mustDo("POST", "/api/v1/conversations", `{"from":"+14155550100","to":["+14155550142"]}`, 201, &sim)
+	a.mustDo("POST", "/api/v1/conversations", `{"from":"+14155550101","to":["+14155550142"]}`, 201, &kn)
+
+	// A picture padded after its end: decoders ignore the padding.
+	picture := func(size int) []byte {
+		p := pngImage(t, 8, 8)
+		return append(p, make([]byte, size-len(p))...)
+	}
+	small := a.mustUpload("small.png", "image/png", picture(1000)).ID
+	big := a.mustUpload("big.png", "image/png", picture(5<<20+512<<10)).ID
+	doc := a.mustUpload("terms.pdf", "application/pdf", []byte("%PDF-1.4 not really")).ID
+	var eleven []string
+	for i := range 11 {
+		eleven = append(eleven, a.mustUpload(fmt.Sprintf("p%d.png", i), "image/png", picture(1000+i)).ID)
+	}
+	for _, tc := range []struct {
+		name string
+		conv string
+		atts []string
+		want string // in the error message
+	}{
+		{"not a picture", sim.ID, []string{small, doc}, "terms.pdf is not a picture; only pictures can be sent by MMS."},
+		{"too large", sim.ID, []string{big}, "The pictures are 5.5 MB; this provider sends at most 5.0 MB by MMS."},
+		{"too many", sim.ID, eleven, "A message has at most 10 attachments."},
+		{"provider without MMS", kn.ID, []string{small}, "This texting number's provider cannot send pictures (MMS)."},
+	} {
+		status, body := a.do("POST", "/api/v1/conversations/"+tc.conv+"/messages", map[string]any{"body": "Look", "attachments": tc.atts})
+		var e struct {
+			Error struct{ Code, Message string }
+		}
+		json.Unmarshal(body, &e)
+		if status != 400 || e.Error.Code != "invalid" || e.Error.Message != tc.want {
+			t.Errorf("%s: send = %d %s, want 400 invalid %q", tc.name, status, body, tc.want)
+		}
+	}
+	for _, c := range []smsConversation{sim, kn} {
+		if got := a.messages(c.ID, ""); len(got) != 0 {
+			t.Errorf("conversation %s has %d messages after the refusals, want none", c.TextingNumber, len(got))
+		}
+	}
+	// Within the limits, the same pictures go.
+	a.mustDo("POST", "/api/v1/conversations/"+sim.ID+"/messages", map[string]any{"body": "Look", "attachments": eleven[:10]}, 201, nil)
+	a.mustDo("POST", "/api/v1/conversations/"+kn.ID+"/messages", map[string]any{"body": "Look"}, 201, nil)
 }
