@@ -122,7 +122,6 @@ func (s *Store) BulkConversations(ctx context.Context, domain string, convs []*s
 func (s *Store) BulkMessages(ctx context.Context, msgs []*switchboard.Message) error {
 	type last struct {
 		seq    int64
-		id     string
 		at     time.Time
 		sender string
 		count  int
@@ -150,16 +149,14 @@ func (s *Store) BulkMessages(ctx context.Context, msgs []*switchboard.Message) e
 				m.ConversationID, m.Seq, m.ID, m.ClientID, m.Sender, m.Body, m.Kind, ms(m.CreatedAt)); err != nil {
 				return fmt.Errorf("bulk message: %w", err)
 			}
-			l.id, l.at, l.sender = m.ID, m.CreatedAt, m.Sender
+			l.at, l.sender = m.CreatedAt, m.Sender
 			l.count++
 		}
 		for _, id := range order {
 			l := lasts[id]
+			// The conversation's last message moved with each insert (the
+			// trigger messages_last_insert, as for a send).
 			w.s.tick = max(w.s.tick+1, l.at.UnixMicro())
-			if _, err := w.exec(`UPDATE conversations SET last_seq = ?, last_message_id = ?, updated_at = ? WHERE id = ?`,
-				l.seq, l.id, ms(l.at), id); err != nil {
-				return fmt.Errorf("bulk message: update conversation: %w", err)
-			}
 			// Approximate unread counts: every bulk message counts as unread
 			// for the members other than the last sender.
 			if _, err := w.exec(`UPDATE members SET unread = unread + ?, activity_at = ? WHERE conversation_id = ? AND extension <> ?`,

@@ -294,17 +294,14 @@ func (w *wtx) viewerFields(c *switchboard.Conversation, m *member) error {
 }
 
 // listColumns are what the conversation list shows of each conversation,
-// read in one query: the conversation, the viewer's member row, every
-// member with its read marker and the last message. (Members come in the
-// primary key's extension order; scanConversations sorts them anyway, which
-// is cheaper than an ORDER BY in the aggregate, a temporary b-tree each.)
-// One statement, prepared once, instead of a query per part.
-const listColumns = convColumns + `, m.unread, m.read_seq, m.cleared_seq,
-	(SELECT group_concat(mm.extension || ':' || mm.read_seq, ',') FROM members mm WHERE mm.conversation_id = c.id),
-	lm.conversation_id, lm.seq, lm.id, lm.client_id, lm.sender, lm.body, lm.attachments, lm.kind, lm.targets, lm.name,
-	lm.created_at, lm.edited_at, lm.deleted, lm.status, lm.error`
-
-const listJoins = `LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq AND c.last_seq > m.cleared_seq`
+// read in one query: the conversation with its packed last message, the
+// viewer's member row and every member with its read marker. (Members come
+// in the primary key's extension order; scanConversations sorts them
+// anyway, which is cheaper than an ORDER BY in the aggregate, a temporary
+// b-tree each.) One statement, prepared once.
+const listColumns = `c.id, c.kind, c.name, c.direct_key IS NOT NULL, c.created_by, c.created_at, c.updated_at, c.last_seq,
+	c.texting_number, c.external, c.last_message, m.unread, m.read_seq, m.cleared_seq,
+	(SELECT group_concat(mm.extension || ':' || mm.read_seq, ',') FROM members mm WHERE mm.conversation_id = c.id)`
 
 // FindConversation implements switchboard.ChatStore.
 func (s *Store) FindConversation(ctx context.Context, convID string) (*switchboard.Conversation, error) {
@@ -314,7 +311,6 @@ func (s *Store) FindConversation(ctx context.Context, convID string) (*switchboa
 	}
 	rows, err := s.query(ctx, `SELECT `+listColumns+` FROM conversations c
 		JOIN members m ON m.conversation_id = c.id AND m.extension = ?
-		`+listJoins+`
 		WHERE c.id = ? AND c.domain = ?`, id.Extension, convID, id.Domain)
 	if err != nil {
 		return nil, fmt.Errorf("find conversation: %w", err)
@@ -337,7 +333,6 @@ func (s *Store) ListConversations(ctx context.Context, limit int) ([]*switchboar
 	}
 	rows, err := s.query(ctx, `SELECT `+listColumns+` FROM members m
 		JOIN conversations c ON c.id = m.conversation_id
-		`+listJoins+`
 		WHERE m.domain = ? AND m.extension = ? AND m.hidden = 0
 		ORDER BY m.activity_at DESC LIMIT ?`, id.Domain, id.Extension, limit)
 	if err != nil {
@@ -351,15 +346,18 @@ func (s *Store) ListConversations(ctx context.Context, limit int) ([]*switchboar
 func scanConversations(rows *sql.Rows) ([]*switchboard.Conversation, error) {
 	out := []*switchboard.Conversation{}
 	for rows.Next() {
-		var unread int
-		var readSeq, clearedSeq int64
+		c := &switchboard.Conversation{}
+		var created, updated, clearedSeq int64
+		var external, lastMessage string
 		var members sql.NullString
-		var lm nullMessage
-		c, _, err := scanConv(rows, append([]any{&unread, &readSeq, &clearedSeq, &members}, lm.dest()...)...)
-		if err != nil {
+		if err := rows.Scan(&c.ID, &c.Kind, &c.Name, &c.Direct, &c.CreatedBy, &created, &updated, &c.LastSeq,
+			&c.TextingNumber, &external, &lastMessage, &c.Unread, &c.LastReadSeq, &clearedSeq, &members); err != nil {
 			return nil, fmt.Errorf("scan conversation: %w", err)
 		}
-		c.Unread, c.LastReadSeq = unread, readSeq
+		c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
+		if external != "" {
+			c.External = strings.Split(external, ",")
+		}
 		c.Read = map[string]int64{}
 		for _, pair := range strings.Split(members.String, ",") {
 			ext, seq, ok := strings.Cut(pair, ":")
@@ -374,8 +372,13 @@ func scanConversations(rows *sql.Rows) ([]*switchboard.Conversation, error) {
 			c.Read[ext] = n
 		}
 		sort.Strings(c.Members)
-		if c.LastMessage, err = lm.message(); err != nil {
-			return nil, fmt.Errorf("scan last message: %w", err)
+		// The last message is the viewer's unless it deleted the
+		// conversation for itself after it (cleared_seq).
+		if c.LastSeq > clearedSeq && lastMessage != "" {
+			var err error
+			if c.LastMessage, err = unpackMessage(c.ID, c.LastSeq, lastMessage); err != nil {
+				return nil, fmt.Errorf("scan last message: %w", err)
+			}
 		}
 		out = append(out, c)
 	}

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/switchboard-chat/switchboard"
 )
@@ -41,38 +43,49 @@ func scanMessage(sc interface{ Scan(...any) error }) (*switchboard.Message, erro
 	return &m, nil
 }
 
-// nullMessage scans the columns of messageColumns from an outer join,
-// where they are all NULL when there is no message.
-type nullMessage struct {
-	convID, id, clientID, sender, body, attachments, kind, targets, name, status, errText sql.NullString
-	seq, created, edited                                                                  sql.NullInt64
-	deleted                                                                               sql.NullBool
-}
-
-func (n *nullMessage) dest() []any {
-	return []any{&n.convID, &n.seq, &n.id, &n.clientID, &n.sender, &n.body, &n.attachments, &n.kind, &n.targets, &n.name,
-		&n.created, &n.edited, &n.deleted, &n.status, &n.errText}
-}
-
-// message returns the scanned message, or nil if there was none.
-func (n *nullMessage) message() (*switchboard.Message, error) {
-	if !n.id.Valid {
-		return nil, nil
+// unpackMessage decodes the last message of conversation convID, seq,
+// from its copy on the conversation's row (conversations.last_message), as
+// packed by the view message_packed (migration 006): 13 fields, each its
+// length in bytes, ':' and its text.
+func unpackMessage(convID string, seq int64, packed string) (*switchboard.Message, error) {
+	var f [13]string
+	rest := packed
+	for i := range f {
+		colon := strings.IndexByte(rest, ':')
+		if colon < 0 {
+			return nil, fmt.Errorf("unpack message: field %d: no length", i)
+		}
+		n, err := strconv.Atoi(rest[:colon])
+		if err != nil || n < 0 || n > len(rest)-colon-1 {
+			return nil, fmt.Errorf("unpack message: field %d: bad length %q", i, rest[:colon])
+		}
+		f[i], rest = rest[colon+1:colon+1+n], rest[colon+1+n:]
 	}
-	m := &switchboard.Message{ConversationID: n.convID.String, Seq: n.seq.Int64, ID: n.id.String, ClientID: n.clientID.String,
-		Sender: n.sender.String, Body: n.body.String, Kind: n.kind.String, Name: n.name.String, CreatedAt: fromMS(n.created.Int64),
-		Deleted: n.deleted.Bool, Status: n.status.String, Error: n.errText.String, Attachments: []*switchboard.Attachment{}}
-	if n.edited.Valid {
-		t := fromMS(n.edited.Int64)
+	if rest != "" {
+		return nil, fmt.Errorf("unpack message: %d bytes too many", len(rest))
+	}
+	m := &switchboard.Message{ConversationID: convID, Seq: seq, ID: f[0], ClientID: f[1], Sender: f[2], Body: f[3],
+		Kind: f[5], Name: f[7], Deleted: f[10] == "1", Status: f[11], Error: f[12], Attachments: []*switchboard.Attachment{}}
+	created, err := strconv.ParseInt(f[8], 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("unpack message: created_at: %w", err)
+	}
+	m.CreatedAt = fromMS(created)
+	if f[9] != "" {
+		edited, err := strconv.ParseInt(f[9], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("unpack message: edited_at: %w", err)
+		}
+		t := fromMS(edited)
 		m.EditedAt = &t
 	}
-	if n.attachments.String != "" {
-		if err := json.Unmarshal([]byte(n.attachments.String), &m.Attachments); err != nil {
+	if f[4] != "" {
+		if err := json.Unmarshal([]byte(f[4]), &m.Attachments); err != nil {
 			return nil, fmt.Errorf("decode attachments: %w", err)
 		}
 	}
-	if n.targets.String != "" {
-		if err := json.Unmarshal([]byte(n.targets.String), &m.Targets); err != nil {
+	if f[6] != "" {
+		if err := json.Unmarshal([]byte(f[6]), &m.Targets); err != nil {
 			return nil, fmt.Errorf("decode targets: %w", err)
 		}
 	}
@@ -114,10 +127,8 @@ func (w *wtx) insertMessage(id switchboard.Identity, c *switchboard.Conversation
 		ms(m.CreatedAt), m.Status, m.Error); err != nil {
 		return fmt.Errorf("insert message: %w", err)
 	}
-	if _, err := w.exec(`UPDATE conversations SET last_seq = ?, last_message_id = ?, updated_at = ? WHERE id = ?`,
-		m.Seq, m.ID, ms(w.now), c.ID); err != nil {
-		return fmt.Errorf("update conversation: %w", err)
-	}
+	// The trigger messages_last_insert (migration 006) has moved the
+	// conversation's last_seq, last message and updated_at.
 	inc := 0
 	if unread {
 		inc = 1

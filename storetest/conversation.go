@@ -493,3 +493,41 @@ func testDeleteForMe(t *testing.T, s Store, rec *Recorder) {
 		t.Errorf("ListMessages by 102 = %q, want every message", got)
 	}
 }
+
+// testLastMessageFollows checks that the list's last message is the
+// conversation's newest message as it is now: after an edit and a delete,
+// and with bodies that hold separators, digits and characters of several
+// bytes (a store may keep a copy of the last message in its own format).
+func testLastMessageFollows(t *testing.T, s Store, rec *Recorder) {
+	f := seed(t, s, rec)
+	a101, a102 := f.as(domA, "101"), f.as(domA, "102")
+	c := f.direct(t, a101, "102")
+	check := func(what string, want *switchboard.Message) {
+		t.Helper()
+		for _, ctx := range []context.Context{a101, a102} {
+			list := f.list(t, ctx)
+			if len(list) != 1 {
+				t.Fatalf("%s: ListConversations = %d conversations, want 1", what, len(list))
+			}
+			if diff := cmp.Diff(want, list[0].LastMessage, cmpOpts); diff != "" {
+				t.Errorf("%s: LastMessage mismatch (-want +got):\n%s", what, diff)
+			}
+			if diff := cmp.Diff(list[0], f.find(t, ctx, c.ID), cmpOpts); diff != "" {
+				t.Errorf("%s: FindConversation differs from the list (-list +find):\n%s", what, diff)
+			}
+		}
+	}
+	f.send(t, a102, c.ID, "first")
+	m := f.send(t, a101, c.ID, "12:30 at Café Zoë ☕ — 3:4, ok? 7:")
+	check("after a send", m)
+	edited, err := s.EditMessage(a101, c.ID, m.ID, "1:2:3 ünïcödé 🚀")
+	if err != nil {
+		t.Fatalf("EditMessage = %v", err)
+	}
+	check("after an edit", edited)
+	deleted, err := s.DeleteMessage(a101, c.ID, m.ID)
+	if err != nil {
+		t.Fatalf("DeleteMessage = %v", err)
+	}
+	check("after a delete", deleted)
+}

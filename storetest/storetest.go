@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T, pub switchboard.EventPublisher) S
 		{"DomainIsolation", testDomainIsolation},
 		{"Unauthorized", testUnauthorized},
 		{"ListConversations", testListConversations},
+		{"LastMessageFollows", testLastMessageFollows},
 		{"DeleteForMe", testDeleteForMe},
 		{"Rename", testRename},
 		{"AddMembers", testAddMembers},
