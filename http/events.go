@@ -6,10 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/coder/websocket"
 	"github.com/switchboard-chat/switchboard"
@@ -18,11 +16,6 @@ import (
 const (
 	// backlogPage is how many missed events are read from the store at once.
 	backlogPage = 500
-	// pingInterval is how often an idle stream is checked for a dead peer.
-	pingInterval = 30 * time.Second
-	// writeTimeout bounds one frame write; a client that cannot take a frame
-	// in that time is disconnected and resumes later with its cursor.
-	writeTimeout = 10 * time.Second
 	// maxClientFrame bounds a frame from the client.
 	maxClientFrame = 16 << 10
 )
@@ -35,10 +28,10 @@ const (
 // store read, or arrives live afterwards, or both; duplicates are dropped by
 // cursor. Nothing is missed, however many senders commit concurrently.
 //
-// Memory: the handler returns once the connection is upgraded, and the
-// stream goes on in its own goroutine with small buffers of its own (see
-// leanHijacker), so an idle connection keeps none of net/http's per-request
-// state (its 4 KB read and write buffers, the request, the response).
+// Memory: the handler returns once the connection is upgraded, so an idle
+// connection keeps none of net/http's per-request state (its 4 KB read and
+// write buffers, the request, the response); the stream has small buffers
+// of its own (see leanHijacker), and while idle one goroutine (see stream).
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	id, _ := switchboard.IdentityFromContext(r.Context())
 	var since int64
@@ -50,35 +43,42 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	conn, err := websocket.Accept(leanHijacker{w}, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
+	h := &leanHijacker{ResponseWriter: w}
+	conn, err := websocket.Accept(h, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
 		return // Accept has answered the request
 	}
-	// The request's context ends when this handler returns; the stream keeps
-	// its values (the identity) and ends on its own.
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	st := newStream(s, conn, h.raw, id)
 	go func() {
-		defer cancel()
-		s.stream(ctx, conn, id, resume, since)
+		if !st.setUp(resume, since) {
+			st.end()
+			return
+		}
+		st.run()
 	}()
 }
 
-// stream runs the event stream of one upgraded connection until it ends.
-func (s *Server) stream(ctx context.Context, conn *websocket.Conn, id switchboard.Identity, resume bool, since int64) {
-	defer conn.CloseNow()
-	conn.SetReadLimit(maxClientFrame)
+// setUp registers the client (presence, subscription), then sends the ready
+// frame, a resync if the client's cursor is too old, and the durable events
+// after its cursor; it reports whether the stream may go on (if not, it has
+// closed the connection when there was anything to tell the client).
+//
+// It is the costly part of a connection: store reads, the domain's presence
+// list, the backlog. Events published meanwhile are queued and written
+// after it (it holds the writer's role, see stream).
+func (st *stream) setUp(resume bool, since int64) bool {
+	ctx := st.context()
+	chat := st.srv.chat
+	st.conn.SetReadLimit(maxClientFrame)
+	st.release = chat.Presence().Connect(ctx)
+	st.unsubscribe = subscribe(chat.Bus(), st.id, st.deliver, st.overflow)
 
-	release := s.chat.Presence().Connect(ctx)
-	defer release()
-	sub := s.chat.Bus().Subscribe(id.Domain, id.Extension)
-	defer func() { sub.Close() }()
-
-	store := s.chat.Store()
+	store := chat.Store()
 	last, err := store.LastCursor(ctx)
 	if err != nil {
-		s.logger.Error("event stream failed", "err", err)
-		conn.Close(websocket.StatusInternalError, "internal error")
-		return
+		st.srv.logger.Error("event stream failed", "err", err)
+		st.conn.Close(websocket.StatusInternalError, "internal error")
+		return false
 	}
 	cursor, resync := last, false
 	var backlog []*switchboard.Event
@@ -87,125 +87,32 @@ func (s *Server) stream(ctx context.Context, conn *websocket.Conn, id switchboar
 		if errors.Is(err, switchboard.ErrCursorExpired) {
 			resync = true
 		} else if err != nil {
-			s.logger.Error("event stream failed", "err", err)
-			conn.Close(websocket.StatusInternalError, "internal error")
-			return
+			st.srv.logger.Error("event stream failed", "err", err)
+			st.conn.Close(websocket.StatusInternalError, "internal error")
+			return false
 		} else {
 			cursor = since
 		}
 	}
-	st := &stream{conn: conn, ctx: ctx}
-	ready, _ := json.Marshal(map[string]any{"presence": s.chat.PresenceList(ctx)})
+	st.cursor = cursor
+	ready, _ := json.Marshal(map[string]any{"presence": chat.PresenceList(ctx)})
 	if !st.write(frame(switchboard.EventReady, cursor, ready)) {
-		return
+		return false
 	}
 	if resync && !st.write(frame(switchboard.EventResync, cursor, nil)) {
-		return
+		return false
 	}
-	if !st.catchUp(store, &cursor, backlog) {
-		return
-	}
-	backlog = nil
-
-	readErr := make(chan error, 1)
-	go s.readFrames(ctx, conn, readErr)
-	ping := time.NewTicker(pingInterval)
-	defer ping.Stop()
-	for {
-		select {
-		case e, ok := <-sub.C():
-			if !ok {
-				if !sub.Overflowed() {
-					return
-				}
-				// Too slow for the live feed: take a new subscription, then
-				// read what was missed from the store.
-				sub = s.chat.Bus().Subscribe(id.Domain, id.Extension)
-				if !st.catchUp(store, &cursor, nil) {
-					return
-				}
-				continue
-			}
-			if e.Cursor > 0 {
-				if e.Cursor <= cursor {
-					continue
-				}
-				cursor = e.Cursor
-			}
-			if !st.write(e.Frame()) {
-				return
-			}
-		case <-ping.C:
-			pctx, cancel := context.WithTimeout(ctx, writeTimeout)
-			err := conn.Ping(pctx)
-			cancel()
-			if err != nil {
-				return
-			}
-		case <-readErr:
-			return
-		case <-s.shutdown:
-			conn.Close(websocket.StatusGoingAway, "server shutting down")
-			return
-		case <-ctx.Done():
-			return
-		}
-	}
+	return st.catchUp(ctx, backlog)
 }
 
-// Buffer sizes of an upgraded connection: client frames are small (typing),
-// and a larger server frame is written straight through.
-const (
-	wsReadBuffer  = 512
-	wsWriteBuffer = 1024
-)
-
-// leanHijacker hands the WebSocket library a connection with buffers of its
-// own, sized for the stream, instead of net/http's 4 KB pair, which stays
-// referenced by net/http's connection state for as long as the handler runs
-// and is dropped when it returns.
-type leanHijacker struct{ http.ResponseWriter }
-
-func (h leanHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
-	if err != nil {
-		return nil, nil, err
-	}
-	var rc net.Conn = c
-	// Bytes the client sent after its request, already buffered, come first.
-	if n := brw.Reader.Buffered(); n > 0 {
-		b, _ := brw.Reader.Peek(n)
-		rc = &prefixConn{Conn: c, r: io.MultiReader(bytes.NewReader(bytes.Clone(b)), c)}
-	}
-	return rc, bufio.NewReadWriter(bufio.NewReaderSize(rc, wsReadBuffer), bufio.NewWriterSize(c, wsWriteBuffer)), nil
-}
-
-// prefixConn reads from r (buffered bytes, then the connection).
-type prefixConn struct {
-	net.Conn
-	r io.Reader
-}
-
-func (c *prefixConn) Read(b []byte) (int, error) { return c.r.Read(b) }
-
-// stream writes frames to one WebSocket client.
-type stream struct {
-	conn *websocket.Conn
-	ctx  context.Context
-}
-
-func (st *stream) write(b []byte) bool {
-	ctx, cancel := context.WithTimeout(st.ctx, writeTimeout)
-	defer cancel()
-	return st.conn.Write(ctx, websocket.MessageText, b) == nil
-}
-
-// catchUp sends the stored events after *cursor, starting with backlog if
-// the first page was read already, and advances *cursor.
-func (st *stream) catchUp(store switchboard.ChatStore, cursor *int64, backlog []*switchboard.Event) bool {
+// catchUp sends the stored events after st.cursor, starting with backlog if
+// the first page was read already, and advances st.cursor. Only the writer
+// calls it.
+func (st *stream) catchUp(ctx context.Context, backlog []*switchboard.Event) bool {
+	store := st.srv.chat.Store()
 	var err error
 	if backlog == nil {
-		if backlog, err = store.EventsSince(st.ctx, *cursor, backlogPage); err != nil {
+		if backlog, err = store.EventsSince(ctx, st.cursor, backlogPage); err != nil {
 			return false
 		}
 	}
@@ -214,12 +121,12 @@ func (st *stream) catchUp(store switchboard.ChatStore, cursor *int64, backlog []
 			if !st.write(e.Frame()) {
 				return false
 			}
-			*cursor = e.Cursor
+			st.cursor = e.Cursor
 		}
 		if len(backlog) < backlogPage {
 			return true
 		}
-		if backlog, err = store.EventsSince(st.ctx, *cursor, backlogPage); err != nil {
+		if backlog, err = store.EventsSince(ctx, st.cursor, backlogPage); err != nil {
 			return false
 		}
 	}
@@ -244,38 +151,81 @@ type clientFrame struct {
 	} `json:"data"`
 }
 
-// readFrames handles frames from the client until the connection ends.
-// Bad frames get an error frame and change nothing.
-func (s *Server) readFrames(ctx context.Context, conn *websocket.Conn, done chan<- error) {
-	for {
-		_, b, err := conn.Read(ctx)
-		if err != nil {
-			done <- err
-			return
+// handle acts on one frame from the client. A bad frame gets an error
+// frame and changes nothing.
+func (st *stream) handle(b []byte) {
+	var f clientFrame
+	if err := json.Unmarshal(b, &f); err != nil {
+		st.sendError(switchboard.Errorf(switchboard.EINVALID, "Frame is not valid JSON."))
+		return
+	}
+	switch f.Type {
+	case switchboard.EventTyping:
+		if err := st.srv.chat.Typing(st.context(), f.Data.ConversationID); err != nil {
+			st.sendError(err)
 		}
-		var f clientFrame
-		if err := json.Unmarshal(b, &f); err != nil {
-			s.sendError(ctx, conn, switchboard.Errorf(switchboard.EINVALID, "Frame is not valid JSON."))
-			continue
-		}
-		switch f.Type {
-		case switchboard.EventTyping:
-			if err := s.chat.Typing(ctx, f.Data.ConversationID); err != nil {
-				s.sendError(ctx, conn, err)
-			}
-		default:
-			s.sendError(ctx, conn, switchboard.Errorf(switchboard.EINVALID, "Unknown frame type %q.", f.Type))
-		}
+	default:
+		st.sendError(switchboard.Errorf(switchboard.EINVALID, "Unknown frame type %q.", f.Type))
 	}
 }
 
-func (s *Server) sendError(ctx context.Context, conn *websocket.Conn, err error) {
+func (st *stream) sendError(err error) {
 	code := switchboard.ErrorCode(err)
 	if code == switchboard.EINTERNAL {
-		s.logger.Error("event stream frame failed", "err", err)
+		st.srv.logger.Error("event stream frame failed", "err", err)
 	}
 	data, _ := json.Marshal(errorDetail{Code: code, Message: switchboard.ErrorMessage(err)})
-	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
-	defer cancel()
-	conn.Write(wctx, websocket.MessageText, frame("error", 0, data))
+	if !st.write(frame("error", 0, data)) {
+		st.conn.CloseNow()
+	}
+}
+
+// Buffer sizes of an upgraded connection: client frames are small (typing),
+// and a larger server frame is written straight through.
+const (
+	wsReadBuffer  = 512
+	wsWriteBuffer = 1024
+)
+
+// leanHijacker hands the WebSocket library a connection with buffers of its
+// own, sized for the stream, instead of net/http's 4 KB pair, which stays
+// referenced by net/http's connection state for as long as the handler runs
+// and is dropped when it returns. It keeps the hijacked connection in raw,
+// on which the stream sets its write deadlines.
+type leanHijacker struct {
+	http.ResponseWriter
+	raw net.Conn
+}
+
+func (h *leanHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	h.raw = c
+	var rc net.Conn = c
+	// Bytes the client sent after its request, already buffered, come first.
+	if n := brw.Reader.Buffered(); n > 0 {
+		b, _ := brw.Reader.Peek(n)
+		rc = &prefixConn{Conn: c, prefix: bytes.Clone(b)}
+	}
+	return rc, bufio.NewReadWriter(bufio.NewReaderSize(rc, wsReadBuffer), bufio.NewWriterSize(c, wsWriteBuffer)), nil
+}
+
+// prefixConn reads prefix, then the connection.
+type prefixConn struct {
+	net.Conn
+	prefix []byte
+}
+
+func (c *prefixConn) Read(b []byte) (int, error) {
+	if len(c.prefix) == 0 {
+		return c.Conn.Read(b)
+	}
+	n := copy(b, c.prefix)
+	c.prefix = c.prefix[n:]
+	if len(c.prefix) == 0 {
+		c.prefix = nil
+	}
+	return n, nil
 }

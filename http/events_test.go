@@ -19,7 +19,7 @@ import (
 // reaches the WebSocket once it has buffers of its own.
 func TestLeanHijackerKeepsPipelinedBytes(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, err := websocket.Accept(leanHijacker{w}, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
+		conn, err := websocket.Accept(&leanHijacker{ResponseWriter: w}, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
 		if err != nil {
 			return
 		}

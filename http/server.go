@@ -43,8 +43,8 @@ type Server struct {
 	cfg    Config
 	logger *slog.Logger
 
-	// shutdown is closed when the server stops, ending WebSocket streams.
-	shutdown chan struct{}
+	// streams are the live event streams, closed by Shutdown.
+	streams streamSet
 }
 
 // NewServer returns the HTTP handler of Switchboard and the server that
@@ -53,7 +53,7 @@ func NewServer(svc *chat.Service, cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{chat: svc, cfg: cfg, logger: cfg.Logger, shutdown: make(chan struct{})}
+	return &Server{chat: svc, cfg: cfg, logger: cfg.Logger}
 }
 
 // Handler returns the root handler with every route and middleware.
@@ -67,9 +67,10 @@ func (s *Server) Handler() http.Handler {
 	return h
 }
 
-// Shutdown ends the WebSocket streams so that http.Server.Shutdown can
-// finish.
-func (s *Server) Shutdown() { close(s.shutdown) }
+// Shutdown closes the WebSocket streams with StatusGoingAway, and those
+// set up later, so that http.Server.Shutdown can finish. It does not wait
+// for the closing handshakes.
+func (s *Server) Shutdown() { s.streams.shutdown() }
 
 // securityHeaders sets defaults for every response; the portal's routes
 // override the CSP with their own.

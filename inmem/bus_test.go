@@ -35,6 +35,45 @@ func TestPublish(t *testing.T) {
 	}
 }
 
+// TestSubscribeFunc checks that a function subscription is called with
+// the events addressed to its extension and the domain's broadcasts, in
+// order, and never after its cancel returns; several of one extension each
+// get every event.
+func TestSubscribeFunc(t *testing.T) {
+	bus := inmem.NewBus(0)
+	var got1, got2, otherGot []int64
+	cancel1 := bus.SubscribeFunc("acme.example", "101", func(e *switchboard.Event) { got1 = append(got1, e.Cursor) })
+	cancel2 := bus.SubscribeFunc("acme.example", "101", func(e *switchboard.Event) { got2 = append(got2, e.Cursor) })
+	cancelOther := bus.SubscribeFunc("other.example", "101", func(e *switchboard.Event) { otherGot = append(otherGot, e.Cursor) })
+	defer cancelOther()
+	if n := bus.Subscribers(); n != 3 {
+		t.Errorf("Subscribers() = %d, want 3", n)
+	}
+	bus.Publish(&switchboard.Event{Domain: "acme.example", Recipients: []string{"101", "102"}, Cursor: 1},
+		&switchboard.Event{Domain: "acme.example", Recipients: []string{"102"}, Cursor: 2},
+		&switchboard.Event{Domain: "acme.example", Broadcast: true, Cursor: 3})
+	cancel1()
+	cancel1() // harmless
+	bus.Publish(&switchboard.Event{Domain: "acme.example", Recipients: []string{"101"}, Cursor: 4})
+	cancel2()
+	bus.Publish(&switchboard.Event{Domain: "acme.example", Recipients: []string{"101"}, Cursor: 5})
+	for _, tc := range []struct {
+		name      string
+		got, want []int64
+	}{
+		{"first of 101", got1, []int64{1, 3}},
+		{"second of 101", got2, []int64{1, 3, 4}},
+		{"101 of another domain", otherGot, nil},
+	} {
+		if fmt.Sprint(tc.got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s got cursors %v, want %v", tc.name, tc.got, tc.want)
+		}
+	}
+	if n := bus.Subscribers(); n != 1 {
+		t.Errorf("Subscribers() after two cancels = %d, want 1", n)
+	}
+}
+
 // BenchmarkPublish measures fan-out of one message to a group of 10 whose
 // members each have a connected client (draining its feed), in a bus of
 // 1000 subscribers.

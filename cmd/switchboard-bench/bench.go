@@ -96,7 +96,7 @@ func summaryLine(r result) string {
 }
 
 func runBench(ctx context.Context, cfg *config, stdout io.Writer) error {
-	b := &bench{cfg: cfg, out: stdout, started: time.Now(), workers: 128, stepDur: time.Duration(cfg.StepSeconds * float64(time.Second)),
+	b := &bench{cfg: cfg, out: stdout, started: time.Now(), workers: 512, stepDur: time.Duration(cfg.StepSeconds * float64(time.Second)),
 		settle: 2 * time.Second, factor: 1.5, stormLive: 12 * time.Second, warmup: time.Second, refine: true, idleSettle: 10}
 	if cfg.Quick {
 		b.settle, b.factor, b.stormLive, b.warmup, b.refine, b.idleSettle = 300*time.Millisecond, 2, 4*time.Second, 500*time.Millisecond, false, 2

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -175,5 +176,58 @@ func TestPresenceOfChatClients(t *testing.T) {
 	json.Unmarshal(st.ready.Data, &ready)
 	if len(ready.Presence) != 1 || ready.Presence[0].Extension != "101" {
 		t.Errorf("ready presence = %+v, want only 101", ready.Presence)
+	}
+}
+
+// A client that stops reading while a burst of large messages comes in
+// (more than the server queues for it, and more than the sockets buffer)
+// still gets every one, once and in order, when it reads again: the server
+// stops queueing for it and catches it up from the event log.
+func TestSlowReaderCatchesUp(t *testing.T) {
+	s := startServer(t, newData(t))
+	a, b := s.login("101@acme.example"), s.login("102@acme.example")
+	conv := a.conversation([]string{"102"}, "")
+	hold := make(chan struct{})
+	st := b.connectHeld("", hold)
+
+	const senders, perSender = 8, 125 // 1,000 frames of about 9 KB: 9 MB
+	body := strings.Repeat("All work and no play makes a slow reader. ", 210)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var want []string
+	for w := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perSender {
+				m := a.send(conv.ID, fmt.Sprintf("slow-%d-%d", w, i), body)
+				mu.Lock()
+				want = append(want, m.ID)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	close(hold)
+
+	seen := map[string]int{}
+	var last int64
+	deadline := time.Now().Add(60 * time.Second)
+	for len(seen) < len(want) && time.Now().Before(deadline) {
+		f := st.nextOf("message.created", time.Until(deadline))
+		cursor, err := strconv.ParseInt(f.Cursor, 10, 64)
+		if err != nil || cursor <= last {
+			t.Errorf("cursor %s after %d: out of order", f.Cursor, last)
+		}
+		last = cursor
+		seen[decodeMessage(t, f).ID]++
+	}
+	for _, id := range want {
+		if seen[id] != 1 {
+			t.Errorf("message %s seen %d times, want once", id, seen[id])
+		}
+	}
+	if len(seen) != len(want) {
+		t.Errorf("saw %d distinct messages, want %d", len(seen), len(want))
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -415,12 +416,27 @@ type stream struct {
 // empty, and waits for the ready frame.
 func (c *client) connect(cursor string) *stream {
 	c.t.Helper()
+	return c.connectHeld(cursor, nil)
+}
+
+// connectHeld is connect for a client that reads nothing after the ready
+// frame until hold is closed (nil: no hold), with a small receive buffer,
+// so that the server's writes soon block: a slow client.
+func (c *client) connectHeld(cursor string, hold chan struct{}) *stream {
+	c.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	u := strings.Replace(c.s.url, "http://", "ws://", 1) + "/api/v1/events"
 	if cursor != "" {
 		u += "?since=" + cursor
 	}
-	conn, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + c.token}}})
+	opts := &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + c.token}}}
+	if hold != nil {
+		d := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+			return rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		}}
+		opts.HTTPClient = &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+	}
+	conn, _, err := websocket.Dial(ctx, u, opts)
 	if err != nil {
 		cancel()
 		c.t.Fatalf("dial events: %v", err)
@@ -429,7 +445,14 @@ func (c *client) connect(cursor string) *stream {
 	st := &stream{t: c.t, conn: conn, frames: make(chan frame, 10000), cancel: cancel}
 	go func() {
 		defer close(st.frames)
-		for {
+		for n := 0; ; n++ {
+			if n == 1 && hold != nil {
+				select {
+				case <-hold:
+				case <-ctx.Done():
+					return
+				}
+			}
 			_, b, err := conn.Read(ctx)
 			if err != nil {
 				return
