@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strconv"
 
 	"github.com/coder/websocket"
 	"github.com/switchboard-chat/switchboard"
@@ -18,6 +19,14 @@ const (
 	backlogPage = 500
 	// maxClientFrame bounds a frame from the client.
 	maxClientFrame = 16 << 10
+	// maxSetUps bounds the streams being upgraded and set up at once. A
+	// storm of reconnects (every client of a node coming back after a
+	// network blip) otherwise makes thousands of set-ups runnable at once,
+	// and the scheduler, which has no priorities, runs the live traffic
+	// (sends, the store's writer) behind all of them. The others wait,
+	// parked, in the order they came; a set-up takes a fraction of a
+	// millisecond, so a few at a time keep the CPU busy.
+	maxSetUps = 8
 )
 
 // events serves the real-time stream (SPEC §3 "Real-time events").
@@ -43,14 +52,24 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// Wait for a set-up slot (see maxSetUps); a client that gives up
+	// meanwhile is simply gone.
+	select {
+	case s.setUps <- struct{}{}:
+	case <-r.Context().Done():
+		return
+	}
 	h := &leanHijacker{ResponseWriter: w}
 	conn, err := websocket.Accept(h, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
+		<-s.setUps
 		return // Accept has answered the request
 	}
 	st := newStream(s, conn, h.raw, id)
 	go func() {
-		if !st.setUp(resume, since) {
+		ok := st.setUp(resume, since)
+		<-s.setUps
+		if !ok {
 			st.end()
 			return
 		}
@@ -95,8 +114,7 @@ func (st *stream) setUp(resume bool, since int64) bool {
 		}
 	}
 	st.cursor = cursor
-	ready, _ := json.Marshal(map[string]any{"presence": chat.PresenceList(ctx)})
-	if !st.write(frame(switchboard.EventReady, cursor, ready)) {
+	if !st.write(frame(switchboard.EventReady, cursor, st.srv.readyData(ctx))) {
 		return false
 	}
 	if resync && !st.write(frame(switchboard.EventResync, cursor, nil)) {
@@ -132,16 +150,22 @@ func (st *stream) catchUp(ctx context.Context, backlog []*switchboard.Event) boo
 	}
 }
 
+// frame encodes a frame of the server's own: typ and the cursor need no
+// escaping, and data is JSON already (an object; nil for {}), so the frame
+// is put together as it is rather than re-validated by encoding/json, which
+// for the ready frame's presence list cost more than encoding the list.
 func frame(typ string, cursor int64, data json.RawMessage) []byte {
 	if data == nil {
 		data = json.RawMessage("{}")
 	}
-	b, _ := json.Marshal(struct {
-		Type   string          `json:"type"`
-		Cursor string          `json:"cursor"`
-		Data   json.RawMessage `json:"data"`
-	}{typ, switchboard.FormatCursor(cursor), data})
-	return b
+	b := make([]byte, 0, len(`{"type":"","cursor":"","data":}`)+len(typ)+20+len(data))
+	b = append(b, `{"type":"`...)
+	b = append(b, typ...)
+	b = append(b, `","cursor":"`...)
+	b = strconv.AppendInt(b, cursor, 10)
+	b = append(b, `","data":`...)
+	b = append(b, data...)
+	return append(b, '}')
 }
 
 type clientFrame struct {

@@ -3,15 +3,18 @@ package http
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/switchboard-chat/switchboard"
 )
 
 // TestLeanHijackerKeepsPipelinedBytes checks that a frame the client sends
@@ -73,5 +76,34 @@ func TestLeanHijackerKeepsPipelinedBytes(t *testing.T) {
 	}
 	if got := string(payload); got != "echo:hello" {
 		t.Errorf("echo = %q, want %q", got, "echo:hello")
+	}
+}
+
+// TestFrame checks the hand-assembled server frames against encoding/json
+// and the cursor's canonical form.
+func TestFrame(t *testing.T) {
+	for _, tc := range []struct {
+		typ    string
+		cursor int64
+		data   json.RawMessage
+	}{
+		{switchboard.EventReady, 1234567, json.RawMessage(`{"presence":[{"extension":"101","color":"blue"}]}`)},
+		{switchboard.EventResync, 0, nil},
+		{"error", 0, json.RawMessage(`{"code":"invalid","message":"Frame is not valid JSON."}`)},
+	} {
+		want := tc.data
+		if want == nil {
+			want = json.RawMessage("{}")
+		}
+		wantFrame, _ := json.Marshal(map[string]any{"type": tc.typ, "cursor": switchboard.FormatCursor(tc.cursor), "data": want})
+		var got, wantV any
+		if err := json.Unmarshal(frame(tc.typ, tc.cursor, tc.data), &got); err != nil {
+			t.Errorf("frame(%q, %d) = %s: %v", tc.typ, tc.cursor, frame(tc.typ, tc.cursor, tc.data), err)
+			continue
+		}
+		json.Unmarshal(wantFrame, &wantV)
+		if !reflect.DeepEqual(got, wantV) {
+			t.Errorf("frame(%q, %d) = %s, want %s", tc.typ, tc.cursor, frame(tc.typ, tc.cursor, tc.data), wantFrame)
+		}
 	}
 }

@@ -45,6 +45,10 @@ type Server struct {
 
 	// streams are the live event streams, closed by Shutdown.
 	streams streamSet
+	// ready caches the ready frame's data per domain.
+	ready readyCache
+	// setUps holds a token for each stream being set up (maxSetUps).
+	setUps chan struct{}
 }
 
 // NewServer returns the HTTP handler of Switchboard and the server that
@@ -53,7 +57,7 @@ func NewServer(svc *chat.Service, cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{chat: svc, cfg: cfg, logger: cfg.Logger}
+	return &Server{chat: svc, cfg: cfg, logger: cfg.Logger, setUps: make(chan struct{}, maxSetUps)}
 }
 
 // Handler returns the root handler with every route and middleware.

@@ -231,3 +231,47 @@ func TestSlowReaderCatchesUp(t *testing.T) {
 		t.Errorf("saw %d distinct messages, want %d", len(seen), len(want))
 	}
 }
+
+// The ready frame's presence list, which the server keeps encoded per
+// domain between changes, is never stale: each connect shows the domain as
+// it is after the last change, and only its own domain.
+func TestReadyFollowsPresence(t *testing.T) {
+	s := startServer(t, newData(t))
+	a, b := s.login("101@acme.example"), s.login("102@acme.example")
+	other := s.login("101@globex.example")
+	ready := func(c *client) map[string]string {
+		t.Helper()
+		var r struct {
+			Presence []struct {
+				Extension, Color, Message string
+				DND                       bool
+			} `json:"presence"`
+		}
+		st := c.connect("")
+		defer st.close()
+		if err := json.Unmarshal(st.ready.Data, &r); err != nil {
+			t.Fatalf("ready data %s: %v", st.ready.Data, err)
+		}
+		got := map[string]string{}
+		for _, p := range r.Presence {
+			got[p.Extension] = fmt.Sprintf("%s dnd=%v %q", p.Color, p.DND, p.Message)
+		}
+		return got
+	}
+	check := func(what string, got map[string]string, want map[string]string) {
+		t.Helper()
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: ready presence = %v, want %v", what, got, want)
+		}
+	}
+	blue := `blue dnd=false ""`
+	// 101 stays counted for the grace period after each of its streams.
+	check("first connect", ready(a), map[string]string{"101": blue})
+	check("second connect", ready(a), map[string]string{"101": blue})
+	b.mustDo("PUT", "/api/v1/me/presence", `{"dnd":true,"message":"With a customer"}`, 200, nil)
+	check("after 102 set do-not-disturb", ready(a), map[string]string{"101": blue, "102": `red dnd=true "With a customer"`})
+	b.mustDo("PUT", "/api/v1/me/presence", `{"dnd":false,"message":""}`, 200, nil)
+	check("after 102 cleared it", ready(a), map[string]string{"101": blue})
+	check("another domain", ready(other), map[string]string{"101": blue})
+	check("another domain again", ready(other), map[string]string{"101": blue})
+}
