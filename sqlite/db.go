@@ -36,8 +36,14 @@ var migrationFS embed.FS
 const maxBatch = 512
 
 // maxYields bounds how often the writer yields to let more writes join a
-// batch.
-const maxYields = 8
+// batch, for yieldNap each time.
+const (
+	maxYields = 8
+	// See Store.yield.
+	slowYield = 10 * time.Millisecond
+	busyFor   = time.Second
+	yieldNap  = 20 * time.Microsecond
+)
 
 // Store is a SQLite-backed switchboard.DirectoryStore and ChatStore.
 type Store struct {
@@ -58,6 +64,9 @@ type Store struct {
 	closeMu  sync.RWMutex // held shared while queueing a write
 	stopped  bool
 	tick     int64 // last activity tick; writer goroutine only
+	// busyUntil: the writer naps instead of yielding until then (see
+	// yield); writer goroutine only.
+	busyUntil time.Time
 
 	stmtMu sync.Mutex
 	rstmts map[string]*sql.Stmt
@@ -318,10 +327,9 @@ func (s *Store) writer() {
 		// (requests on their way to a write) queue theirs before this batch
 		// closes: every write in a batch shares its WAL pages and its fsync,
 		// and with one CPU the write that woke the writer would otherwise
-		// run alone (a woken goroutine runs next). Yielding stops as soon as
-		// no write came in. It is skipped when the last batch was a single
-		// write: then writes are sparse, and a yield would only queue the
-		// writer behind unrelated work (a storm of reconnects, say).
+		// run alone (a woken goroutine runs next). The writer yields as long
+		// as writes keep coming in, at most maxYields times. It is skipped
+		// when the last batch was a single write: then writes are sparse.
 		yields := maxYields
 		if len(batch) <= 1 {
 			yields = 0
@@ -329,7 +337,7 @@ func (s *Store) writer() {
 		batch = append(batch[:0], first)
 		for range yields {
 			n := len(s.ops)
-			runtime.Gosched()
+			s.yield()
 			if len(s.ops) == n {
 				break
 			}
@@ -344,6 +352,28 @@ func (s *Store) writer() {
 			}
 		}
 		s.commit(batch)
+	}
+}
+
+// yield lets the goroutines that are ready to run go first, briefly.
+//
+// runtime.Gosched puts the writer at the back of the global run queue:
+// right when little else is runnable, but while thousands of goroutines
+// are (a storm of reconnects) it waited there for seconds, with its batch
+// and every sender behind it. So a yield that took longer than slowYield
+// makes the writer nap on a timer instead, for busyFor: a goroutine woken
+// by a timer runs next. (Napping is no good when the CPU is otherwise
+// idle: then the timer fires at the poller's millisecond resolution.)
+// Writer goroutine only.
+func (s *Store) yield() {
+	now := time.Now()
+	if now.Before(s.busyUntil) {
+		time.Sleep(yieldNap)
+		return
+	}
+	runtime.Gosched()
+	if time.Since(now) > slowYield {
+		s.busyUntil = time.Now().Add(busyFor)
 	}
 }
 

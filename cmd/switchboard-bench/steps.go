@@ -303,7 +303,7 @@ func (b *bench) reconnectStep(ctx context.Context, tg *target, clients []*client
 	if e, ok := firstErr.Load().(string); ok {
 		r.Error = e
 	}
-	r.Latency = lres.Latency
+	r.Latency, r.Ack = lres.Latency, lres.Ack
 	r.Rate, r.Sent, r.Acked, r.Expected, r.Delivered, r.DeliveredRatio = lres.Rate, lres.Sent, lres.Acked, lres.Expected, lres.Delivered, lres.DeliveredRatio
 	r.Extra = map[string]any{"live_errors": lres.Errors, "live_skipped": lres.Skipped, "live_worst_ms_per_500ms": lres.Extra["worst_ms_per_500ms"],
 		"storm_starts_at_s": 1}
