@@ -203,14 +203,5 @@ func apiError(status int, raw []byte) error {
 // pre-signed, so no credentials are sent. The body is at most 16 MB: a
 // longer one fails to read.
 func (p *Provider) FetchMedia(ctx context.Context, mediaURL string) (io.ReadCloser, error) {
-	body, status, err := httpx.Fetch(ctx, p.client, "Telnyx", mediaURL, nil)
-	switch {
-	case err != nil:
-		return nil, err
-	case httpx.Busy(status):
-		return nil, switchboard.Errorf(switchboard.EUNAVAILABLE, "Telnyx's media storage is unavailable or busy (HTTP %d).", status)
-	case body == nil:
-		return nil, switchboard.Errorf(switchboard.EINVALID, "Telnyx refused the media download (HTTP %d).", status)
-	}
-	return body, nil
+	return httpx.Fetch(ctx, p.client, "Telnyx", mediaURL, nil)
 }

@@ -161,20 +161,11 @@ func apiError(status int, raw []byte) error {
 // client drops the credentials when a redirect leaves the host. The body is
 // at most 16 MB: a longer one fails to read.
 func (p *Provider) FetchMedia(ctx context.Context, mediaURL string) (io.ReadCloser, error) {
-	body, status, err := httpx.Fetch(ctx, p.client, "Twilio", mediaURL, func(r *http.Request) {
+	return httpx.Fetch(ctx, p.client, "Twilio", mediaURL, func(r *http.Request) {
 		if p.ownsMedia(r.URL) {
 			r.SetBasicAuth(p.sid, p.token)
 		}
 	})
-	switch {
-	case err != nil:
-		return nil, err
-	case httpx.Busy(status):
-		return nil, switchboard.Errorf(switchboard.EUNAVAILABLE, "Twilio is unavailable or busy (HTTP %d).", status)
-	case body == nil:
-		return nil, switchboard.Errorf(switchboard.EINVALID, "Twilio refused the media download (HTTP %d).", status)
-	}
-	return body, nil
 }
 
 // ownsMedia reports whether u is Twilio's, and so may have the account's

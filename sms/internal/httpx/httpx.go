@@ -59,19 +59,20 @@ func Busy(status int) bool {
 //
 // For a 2xx answer, Fetch returns its body, which fails with ETOOLARGE once
 // more than MaxMediaBytes have been read and ends the request when closed.
-// Any other answer is closed and only its status code is returned (body
-// nil), for the adapter to word its error.
-func Fetch(ctx context.Context, client *http.Client, provider, mediaURL string, authorize func(*http.Request)) (io.ReadCloser, int, error) {
+// Any other answer is an error: EUNAVAILABLE when the provider is busy (see
+// Busy), EINVALID otherwise ("Twilio refused the media download (HTTP
+// 403).").
+func Fetch(ctx context.Context, client *http.Client, provider, mediaURL string, authorize func(*http.Request)) (io.ReadCloser, error) {
 	u, err := url.Parse(mediaURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, 0, switchboard.Errorf(switchboard.EINVALID, "The media URL is not an http or https URL.")
+		return nil, switchboard.Errorf(switchboard.EINVALID, "The media URL is not an http or https URL.")
 	}
 	// The context outlives this call: the body returned ends it.
 	ctx, cancel := context.WithTimeout(ctx, FetchTimeout)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		cancel()
-		return nil, 0, fmt.Errorf("%s: new request: %w", strings.ToLower(provider), err)
+		return nil, fmt.Errorf("%s: new request: %w", strings.ToLower(provider), err)
 	}
 	if authorize != nil {
 		authorize(req)
@@ -79,14 +80,17 @@ func Fetch(ctx context.Context, client *http.Client, provider, mediaURL string, 
 	resp, err := client.Do(req)
 	if err != nil {
 		cancel()
-		return nil, 0, Unavailable(provider, "fetch media", err)
+		return nil, Unavailable(provider, "fetch media", err)
 	}
-	if resp.StatusCode/100 != 2 {
+	if status := resp.StatusCode; status/100 != 2 {
 		resp.Body.Close()
 		cancel()
-		return nil, resp.StatusCode, nil
+		if Busy(status) {
+			return nil, switchboard.Errorf(switchboard.EUNAVAILABLE, "%s is unavailable or busy (HTTP %d).", provider, status)
+		}
+		return nil, switchboard.Errorf(switchboard.EINVALID, "%s refused the media download (HTTP %d).", provider, status)
 	}
-	return &limitedBody{r: io.LimitReader(resp.Body, MaxMediaBytes+1), body: resp.Body, cancel: cancel}, resp.StatusCode, nil
+	return &limitedBody{r: io.LimitReader(resp.Body, MaxMediaBytes+1), body: resp.Body, cancel: cancel}, nil
 }
 
 var errTooLarge = switchboard.Errorf(switchboard.ETOOLARGE, "The picture is larger than %d MB.", MaxMediaBytes>>20)

@@ -73,21 +73,24 @@ func TestFetch(t *testing.T) {
 		name      string
 		url       string
 		authorize func(*http.Request)
-		status    int
+		fetchErr  string // code of Fetch's error
+		message   string // its user message
 		n         int64  // bytes read
 		code      string // of the read's error
 	}{
-		{"picture", srv.URL + "/1.jpg", nil, 200, 10, ""},
-		{"authorized", srv.URL + "/1.jpg", bearer, 200, 10, ""},
-		{"at the limit", srv.URL + "/exact.jpg", nil, 200, MaxMediaBytes, ""},
-		{"too large", srv.URL + "/big.jpg", nil, 200, MaxMediaBytes, switchboard.ETOOLARGE},
-		{"busy", srv.URL + "/busy.jpg", nil, 503, 0, ""},
-		{"refused", srv.URL + "/expired.jpg", nil, 403, 0, ""},
+		{"picture", srv.URL + "/1.jpg", nil, "", "", 10, ""},
+		{"authorized", srv.URL + "/1.jpg", bearer, "", "", 10, ""},
+		{"at the limit", srv.URL + "/exact.jpg", nil, "", "", MaxMediaBytes, ""},
+		{"too large", srv.URL + "/big.jpg", nil, "", "", MaxMediaBytes, switchboard.ETOOLARGE},
+		{"busy", srv.URL + "/busy.jpg", nil, switchboard.EUNAVAILABLE, "Acme is unavailable or busy (HTTP 503).", 0, ""},
+		{"refused", srv.URL + "/expired.jpg", nil, switchboard.EINVALID, "Acme refused the media download (HTTP 403).", 0, ""},
 	} {
 		auth = nil
-		body, status, err := Fetch(context.Background(), srv.Client(), "Acme", tc.url, tc.authorize)
-		if err != nil || status != tc.status || (body != nil) != (status == 200) {
-			t.Errorf("%s: Fetch = %v, %d, %v; want status %d", tc.name, body, status, err, tc.status)
+		body, err := Fetch(context.Background(), srv.Client(), "Acme", tc.url, tc.authorize)
+		if wrong := tc.fetchErr == "" && err != nil ||
+			tc.fetchErr != "" && (switchboard.ErrorCode(err) != tc.fetchErr || switchboard.ErrorMessage(err) != tc.message) ||
+			(body == nil) != (err != nil); wrong {
+			t.Errorf("%s: Fetch = %v, %v; want error code %q %q", tc.name, body, err, tc.fetchErr, tc.message)
 			continue
 		}
 		if want := map[bool]string{true: "Bearer k"}[tc.authorize != nil]; len(auth) != 1 || auth[0] != want {
@@ -106,12 +109,12 @@ func TestFetch(t *testing.T) {
 	}
 
 	for _, bad := range []string{"file:///etc/passwd", "ftp://x/1.jpg", "%zz"} {
-		if _, _, err := Fetch(context.Background(), srv.Client(), "Acme", bad, nil); switchboard.ErrorCode(err) != switchboard.EINVALID {
+		if _, err := Fetch(context.Background(), srv.Client(), "Acme", bad, nil); switchboard.ErrorCode(err) != switchboard.EINVALID {
 			t.Errorf("Fetch(%q) error = %v, want code %s", bad, err, switchboard.EINVALID)
 		}
 	}
 	srv.Close()
-	_, _, err := Fetch(context.Background(), srv.Client(), "Acme", srv.URL+"/1.jpg", nil)
+	_, err := Fetch(context.Background(), srv.Client(), "Acme", srv.URL+"/1.jpg", nil)
 	if switchboard.ErrorCode(err) != switchboard.EUNAVAILABLE || !strings.HasPrefix(err.Error(), "acme: fetch media: ") {
 		t.Errorf("Fetch from a closed server: error = %v, want EUNAVAILABLE with the prefix \"acme: fetch media: \"", err)
 	}
