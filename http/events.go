@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/coder/websocket"
 	"github.com/switchboard-chat/switchboard"
@@ -67,8 +68,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	st := newStream(s, conn, h.raw, id)
 	go func() {
-		ok := st.setUp(resume, since)
-		<-s.setUps
+		free := sync.OnceFunc(func() { <-s.setUps })
+		ok := st.setUp(resume, since, free)
+		free()
 		if !ok {
 			st.end()
 			return
@@ -84,8 +86,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 //
 // It is the costly part of a connection: store reads, the domain's presence
 // list, the backlog. Events published meanwhile are queued and written
-// after it (it holds the writer's role, see stream).
-func (st *stream) setUp(resume bool, since int64) bool {
+// after it (it holds the writer's role, see stream). It calls readsDone
+// once its first reads are done, before it writes anything: how fast the client
+// takes the frames is no reason to keep others from setting up.
+func (st *stream) setUp(resume bool, since int64, readsDone func()) bool {
 	ctx := st.context()
 	chat := st.srv.chat
 	st.conn.SetReadLimit(maxClientFrame)
@@ -96,6 +100,7 @@ func (st *stream) setUp(resume bool, since int64) bool {
 	last, err := store.LastCursor(ctx)
 	if err != nil {
 		st.srv.logger.Error("event stream failed", "err", err)
+		readsDone()
 		st.conn.Close(websocket.StatusInternalError, "internal error")
 		return false
 	}
@@ -107,6 +112,7 @@ func (st *stream) setUp(resume bool, since int64) bool {
 			resync = true
 		} else if err != nil {
 			st.srv.logger.Error("event stream failed", "err", err)
+			readsDone()
 			st.conn.Close(websocket.StatusInternalError, "internal error")
 			return false
 		} else {
@@ -114,7 +120,9 @@ func (st *stream) setUp(resume bool, since int64) bool {
 		}
 	}
 	st.cursor = cursor
-	if !st.write(frame(switchboard.EventReady, cursor, st.srv.readyData(ctx))) {
+	ready := st.srv.readyData(ctx)
+	readsDone()
+	if !st.write(frame(switchboard.EventReady, cursor, ready)) {
 		return false
 	}
 	if resync && !st.write(frame(switchboard.EventResync, cursor, nil)) {

@@ -182,7 +182,8 @@ func TestPresenceOfChatClients(t *testing.T) {
 // A client that stops reading while a burst of large messages comes in
 // (more than the server queues for it, and more than the sockets buffer)
 // still gets every one, once and in order, when it reads again: the server
-// stops queueing for it and catches it up from the event log.
+// stops queueing for it and catches it up from the event log. Slow clients
+// catching up keep no one else from connecting.
 func TestSlowReaderCatchesUp(t *testing.T) {
 	s := startServer(t, newData(t))
 	a, b := s.login("101@acme.example"), s.login("102@acme.example")
@@ -208,6 +209,18 @@ func TestSlowReaderCatchesUp(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+
+	// More slow clients than the server sets up at once, each with the
+	// whole burst to catch up on: a new client still gets its ready frame
+	// at once, since a set-up no longer waits for its client to read.
+	for range 9 {
+		b.connectHeld(st.ready.Cursor, hold)
+	}
+	began := time.Now()
+	a.connect("").close()
+	if waited := time.Since(began); waited > 5*time.Second {
+		t.Errorf("a new client waited %v for its ready frame behind 9 slow ones", waited)
+	}
 	close(hold)
 
 	seen := map[string]int{}
