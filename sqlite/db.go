@@ -19,10 +19,12 @@ import (
 	"io/fs"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-chat/switchboard"
@@ -77,6 +79,46 @@ type Store struct {
 	// wstmts are statements prepared on wconn, kept for good (BEGIN and
 	// COMMIT among them). Writer goroutine only.
 	wstmts map[string]*sql.Stmt
+
+	// With SyncFull the writer commits without waiting for the disk and
+	// hands each committed batch to the syncer (syncq), which fsyncs the
+	// write-ahead log once for every batch committed meanwhile and only
+	// then publishes their events and acknowledges their writes. Nil with
+	// SyncProcess: the writer acknowledges at once.
+	syncq    chan []*op
+	syncDone chan struct{}
+	wal      walFile // the syncer's handle on the write-ahead log
+
+	syncFailed atomic.Bool // a sync of the log failed: no more writes
+
+	stats writerStats
+}
+
+// writerStats count what the writer did, for WriterStats.
+type writerStats struct {
+	commits, writes, busyNanos, commitNanos, syncs, syncNanos atomic.Int64
+}
+
+// WriterStats say what the single writer has done since the store was
+// opened: how many transactions it committed, how many writes they held
+// (so Writes/Commits is the mean group-commit batch), and how long it was
+// busy running them and, of that, in COMMIT (the WAL's writes and fsync).
+type WriterStats struct {
+	Commits int64         `json:"commits"`
+	Writes  int64         `json:"writes"`
+	Busy    time.Duration `json:"busy_ns"`
+	Commit  time.Duration `json:"commit_ns"`
+	// Syncs of the write-ahead log by the syncer (SyncFull), each covering
+	// every batch committed since the one before, and their time.
+	Syncs int64         `json:"syncs"`
+	Sync  time.Duration `json:"sync_ns"`
+}
+
+// WriterStats reads the writer's counters; safe for concurrent use.
+func (s *Store) WriterStats() WriterStats {
+	return WriterStats{Commits: s.stats.commits.Load(), Writes: s.stats.writes.Load(),
+		Busy: time.Duration(s.stats.busyNanos.Load()), Commit: time.Duration(s.stats.commitNanos.Load()),
+		Syncs: s.stats.syncs.Load(), Sync: time.Duration(s.stats.syncNanos.Load())}
 }
 
 // Options configure a Store.
@@ -132,23 +174,29 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	// synchronous=FULL: a commit is on disk before any write of its batch is
-	// acknowledged. temp_store=memory keeps the savepoints' statement
-	// journals off the disk (they are rebuilt per transaction anyway), and
-	// a 64 MB page cache per connection keeps the hot pages of the indexes.
-	sync := "FULL"
+	// The writer commits with synchronous=NORMAL: a commit is written to
+	// the write-ahead log, not synced. With SyncFull the syncer (wal.go)
+	// then fsyncs the log before any write of the batch is acknowledged,
+	// overlapping the disk's wait with the next batch; with SyncProcess
+	// the writes are acknowledged at once. Checkpoints (synchronous=FULL
+	// on the checkpointer) sync the log before copying it into the
+	// database and the database after. temp_store=memory keeps the
+	// savepoints' statement journals off the disk (they are rebuilt per
+	// transaction anyway), and a 64 MB page cache per connection keeps the
+	// hot pages of the indexes.
 	switch opts.Sync {
 	case "", SyncFull:
+		s.syncq = make(chan []*op, 256)
+		s.syncDone = make(chan struct{})
 	case SyncProcess:
-		sync = "NORMAL"
 	default:
 		return nil, fmt.Errorf("sync %q: want %q or %q", opts.Sync, SyncFull, SyncProcess)
 	}
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync + ")" +
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)" +
 		"&_pragma=temp_store(memory)&_pragma=cache_size(-65536)"
 	var err error
 	// The writer never checkpoints; the checkpointer does (checkpoint.go).
-	if s.wdb, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=wal_autocheckpoint(0)&_txlock=immediate"); err != nil {
+	if s.wdb, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=synchronous(NORMAL)&_pragma=wal_autocheckpoint(0)&_txlock=immediate"); err != nil {
 		return nil, fmt.Errorf("open writer: %w", err)
 	}
 	s.wdb.SetMaxOpenConns(1)
@@ -167,14 +215,29 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.wdb.Close()
 		return nil, fmt.Errorf("open writer: %w", err)
 	}
-	if s.rdb, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)&_pragma=mmap_size(1073741824)"); err != nil {
+	if s.syncq != nil {
+		// The migrations, if any, committed unsynced too.
+		if err = s.wal.open(path + "-wal"); err == nil {
+			err = s.wal.sync()
+		}
+		if err != nil {
+			s.wconn.Close()
+			s.wdb.Close()
+			return nil, fmt.Errorf("open write-ahead log: %w", err)
+		}
+	}
+	if s.rdb, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=synchronous(FULL)&_pragma=query_only(1)&_pragma=mmap_size(1073741824)"); err != nil {
+		s.wal.close()
+		s.wconn.Close()
 		s.wdb.Close()
 		return nil, fmt.Errorf("open readers: %w", err)
 	}
 	s.rdb.SetMaxOpenConns(8)
 	s.rdb.SetMaxIdleConns(8)
 	s.rdb.SetConnMaxLifetime(0)
-	if s.cdb, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=wal_autocheckpoint(0)"); err != nil {
+	if s.cdb, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=synchronous(FULL)&_pragma=wal_autocheckpoint(0)"); err != nil {
+		s.wal.close()
+		s.wconn.Close()
 		s.wdb.Close()
 		s.rdb.Close()
 		return nil, fmt.Errorf("open checkpointer: %w", err)
@@ -183,6 +246,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s.cdb.SetMaxIdleConns(1)
 	s.cdb.SetConnMaxLifetime(0)
 	go s.writer()
+	if s.syncq != nil {
+		go s.syncer()
+	}
 	go s.checkpointer(s.cdb)
 	go s.watchAuth()
 	return s, nil
@@ -200,12 +266,15 @@ func (s *Store) Close() error {
 	close(s.closed)
 	s.closeMu.Unlock()
 	<-s.done
+	if s.syncq != nil {
+		<-s.syncDone
+	}
 	<-s.ckptDone
 	<-s.authDone
 	for _, st := range s.wstmts {
 		st.Close()
 	}
-	return errors.Join(s.cdb.Close(), s.rdb.Close(), s.wconn.Close(), s.wdb.Close())
+	return errors.Join(s.cdb.Close(), s.rdb.Close(), s.wconn.Close(), s.wdb.Close(), s.wal.close())
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -300,6 +369,10 @@ func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
 		s.closeMu.RUnlock()
 		return switchboard.Errorf(switchboard.EUNAVAILABLE, "The server is shutting down.")
 	}
+	if s.syncFailed.Load() {
+		s.closeMu.RUnlock()
+		return errSyncFailed
+	}
 	select {
 	case s.ops <- o:
 		s.closeMu.RUnlock()
@@ -313,6 +386,9 @@ func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
 
 func (s *Store) writer() {
 	defer close(s.done)
+	if s.syncq != nil {
+		defer close(s.syncq)
+	}
 	batch := make([]*op, 0, maxBatch)
 	for {
 		var first *op
@@ -382,6 +458,12 @@ func (s *Store) yield() {
 }
 
 func (s *Store) commit(batch []*op) {
+	began := time.Now()
+	defer func() {
+		s.stats.commits.Add(1)
+		s.stats.writes.Add(int64(len(batch)))
+		s.stats.busyNanos.Add(int64(time.Since(began)))
+	}()
 	ctx := context.Background()
 	finish := func(err error) {
 		for _, o := range batch {
@@ -420,7 +502,10 @@ func (s *Store) commit(batch []*op) {
 			return
 		}
 	}
-	if _, err := bw.exec("COMMIT"); err != nil {
+	committing := time.Now()
+	_, err := bw.exec("COMMIT")
+	s.stats.commitNanos.Add(int64(time.Since(committing)))
+	if err != nil {
 		// A failed COMMIT can leave the transaction open.
 		rollback()
 		for _, o := range batch {
@@ -429,6 +514,18 @@ func (s *Store) commit(batch []*op) {
 		finish(fmt.Errorf("commit: %w", err))
 		return
 	}
+	if s.syncq != nil {
+		// Acknowledged by the syncer once the log is on disk; the writer
+		// goes on with the next batch meanwhile.
+		s.syncq <- slices.Clone(batch)
+		return
+	}
+	s.acknowledge(batch)
+}
+
+// acknowledge publishes the events of a committed batch, in commit order,
+// and lets its writers go.
+func (s *Store) acknowledge(batch []*op) {
 	if s.pub != nil {
 		var events []*switchboard.Event
 		for _, o := range batch {
@@ -438,7 +535,9 @@ func (s *Store) commit(batch []*op) {
 			s.pub.Publish(events...)
 		}
 	}
-	finish(nil)
+	for _, o := range batch {
+		close(o.done)
+	}
 }
 
 // stmt returns query prepared on the writer's connection, once, or nil if

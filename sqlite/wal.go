@@ -1,0 +1,136 @@
+package sqlite
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/switchboard-chat/switchboard"
+)
+
+// errSyncFailed refuses writes once a sync of the write-ahead log failed:
+// after a failed fsync the kernel may have dropped the pages it could not
+// write, and a later fsync that succeeds does not bring them back, so no
+// further write could be promised durable. A restart recovers from what is
+// on disk.
+var errSyncFailed = switchboard.Errorf(switchboard.EUNAVAILABLE, "The database could not be written to disk; the server must be restarted.")
+
+// syncer makes committed batches durable (SyncFull): it takes every batch
+// the writer has committed since its last sync, fsyncs the write-ahead log
+// once for all of them, and only then publishes their events and lets
+// their writers go, in commit order. While it waits for the disk, the
+// writer runs the next batches; the more writes come in, the more batches
+// share one fsync. A batch is never acknowledged before everything
+// committed ahead of it is on disk, so nothing acknowledged can depend on
+// a write that a crash could undo.
+func (s *Store) syncer() {
+	defer close(s.syncDone)
+	var pending [][]*op
+	for {
+		b, ok := <-s.syncq
+		if !ok {
+			return
+		}
+		pending = append(pending[:0], b)
+		open := true
+	more:
+		for open {
+			select {
+			case b, open = <-s.syncq:
+				if open {
+					pending = append(pending, b)
+				}
+			default:
+				break more
+			}
+		}
+		began := time.Now()
+		err := s.wal.sync()
+		s.stats.syncs.Add(1)
+		s.stats.syncNanos.Add(int64(time.Since(began)))
+		if err != nil && !s.syncFailed.Swap(true) {
+			s.logger.Error("syncing the write-ahead log failed; refusing writes until restarted", "err", err)
+		}
+		for _, batch := range pending {
+			if err != nil {
+				for _, o := range batch {
+					o.events = nil
+					if o.err == nil {
+						o.err = errSyncFailed
+					}
+				}
+			}
+			s.acknowledge(batch)
+		}
+		clear(pending)
+		if !open {
+			return
+		}
+	}
+}
+
+// walFile is a handle of the syncer's own on the database's write-ahead
+// log, which SQLite keeps open (and in place) for as long as any of the
+// store's connections is open. fsync flushes a file's pages whichever
+// descriptor it is called on.
+type walFile struct {
+	path string
+	f    *os.File
+	info os.FileInfo
+	ring *uringSyncer // nil: fdatasync is called directly
+}
+
+func (w *walFile) open(path string) error {
+	if w.ring == nil && w.f == nil {
+		w.ring, _ = newUringSyncer()
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return err
+	}
+	w.path, w.f, w.info = path, f, info
+	return nil
+}
+
+// sync flushes the log to disk with fdatasync, as SQLite does on Linux:
+// the log's data and its size, not its timestamps. If the log at path is
+// no longer the file opened (it never should be while the store is open),
+// the new one is opened and synced.
+func (w *walFile) sync() error {
+	if now, err := os.Stat(w.path); err != nil {
+		return fmt.Errorf("write-ahead log: %w", err)
+	} else if !os.SameFile(now, w.info) {
+		w.f.Close()
+		if err := w.open(w.path); err != nil {
+			return fmt.Errorf("write-ahead log: %w", err)
+		}
+	}
+	var err error
+	if w.ring != nil {
+		err = w.ring.fdatasync(int(w.f.Fd()))
+	} else {
+		err = datasync(w.f)
+	}
+	if err != nil {
+		return fmt.Errorf("fdatasync %s: %w", w.path, err)
+	}
+	return nil
+}
+
+func (w *walFile) close() error {
+	if w.ring != nil {
+		w.ring.close()
+		w.ring = nil
+	}
+	if w.f == nil {
+		return nil
+	}
+	err := w.f.Close()
+	w.f = nil
+	return err
+}
