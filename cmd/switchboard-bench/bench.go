@@ -82,6 +82,12 @@ func summaryLine(r result) string {
 			fmt.Fprintf(&sb, " %s=%v", k, v)
 		}
 	}
+	if v, ok := r.Extra["writer_writes_per_commit"]; ok {
+		fmt.Fprintf(&sb, " batch=%v writer=%v%% commit=%vµs", v, r.Extra["writer_busy_percent"], r.Extra["writer_commit_us"])
+		if v, ok := r.Extra["writer_writes_per_sync"]; ok {
+			fmt.Fprintf(&sb, " per-sync=%v sync=%vµs", v, r.Extra["writer_sync_us"])
+		}
+	}
 	if r.Pass != nil {
 		if *r.Pass {
 			sb.WriteString(" PASS")

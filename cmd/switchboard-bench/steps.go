@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -64,6 +65,7 @@ func (b *bench) sendStep(ctx context.Context, tg *target, step, kind string, sen
 	for k := range n {
 		t.sender[k] = int32(senders[k%len(senders)])
 	}
+	wBefore, wOK := tg.writerStats(ctx)
 	before, selfBefore := tg.usage(), selfUsage()
 	began := time.Now()
 	lr := openLoop(ctx, tg, t, n, b.workers, func(ctx context.Context, h *httpConn, k int) (response, error) {
@@ -83,7 +85,43 @@ func (b *bench) sendStep(ctx context.Context, tg *target, step, kind string, sen
 	tg.addUsage(&r, before, after, elapsed, lr.ok)
 	r.LoadCPUPercent = round(100*(selfAfter.cpu-selfBefore.cpu).Seconds()/elapsed.Seconds(), 1)
 	r.Extra = map[string]any{"worst_ms_per_500ms": t.worstByWindow()}
+	wAfter, wOK2 := tg.writerStats(ctx)
+	addWriter(&r, wBefore, wAfter, wOK && wOK2, elapsed)
 	return r
+}
+
+// writerStats reads the server's store writer counters from its profiler
+// (/debug/store), if it serves one; ok is false otherwise.
+func (tg *target) writerStats(ctx context.Context) (st sqlite.WriterStats, ok bool) {
+	if tg.debugAddr == "" {
+		return st, false
+	}
+	h := &httpConn{addr: tg.debugAddr, src: tg.src}
+	defer h.close()
+	resp, err := h.do(ctx, "GET", "/debug/store", "", nil)
+	if err != nil || resp.status != 200 || json.Unmarshal(resp.body, &st) != nil {
+		return st, false
+	}
+	return st, true
+}
+
+// addWriter records what the store's writer did during a step: the mean
+// batch of its group commits, how busy it was and the mean COMMIT (WAL
+// writes and fsync).
+func addWriter(r *result, before, after sqlite.WriterStats, ok bool, elapsed time.Duration) {
+	commits := after.Commits - before.Commits
+	if !ok || commits <= 0 {
+		return
+	}
+	r.Extra["writer_commits_per_s"] = round(float64(commits)/elapsed.Seconds(), 0)
+	r.Extra["writer_writes_per_commit"] = round(float64(after.Writes-before.Writes)/float64(commits), 2)
+	r.Extra["writer_busy_percent"] = round(100*(after.Busy-before.Busy).Seconds()/elapsed.Seconds(), 1)
+	r.Extra["writer_commit_us"] = round(float64((after.Commit-before.Commit).Microseconds())/float64(commits), 1)
+	if syncs := after.Syncs - before.Syncs; syncs > 0 {
+		r.Extra["writer_syncs_per_s"] = round(float64(syncs)/elapsed.Seconds(), 0)
+		r.Extra["writer_writes_per_sync"] = round(float64(after.Writes-before.Writes)/float64(syncs), 2)
+		r.Extra["writer_sync_us"] = round(float64((after.Sync-before.Sync).Microseconds())/float64(syncs), 1)
+	}
 }
 
 // usage of the target's process, if the benchmark started it.

@@ -163,7 +163,7 @@ func serve(ctx context.Context, env *environment, args []string) error {
 	logger.Info("serving", "url", url, "data", cfg.Data)
 
 	if cfg.DebugAddr != "" {
-		go serveDebug(ctx, cfg.DebugAddr, logger)
+		go serveDebug(ctx, cfg.DebugAddr, store, logger)
 	}
 	go maintain(ctx, store, svc, blobs, cfg.EventRetention, logger)
 	outboxDone := make(chan struct{})
