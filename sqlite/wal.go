@@ -19,8 +19,9 @@ var errSyncFailed = switchboard.Errorf(switchboard.EUNAVAILABLE, "The database c
 // the writer has committed since its last sync, fsyncs the write-ahead log
 // once for all of them, and only then publishes their events and lets
 // their writers go, in commit order. While it waits for the disk, the
-// writer runs the next batches; the more writes come in, the more batches
-// share one fsync. A batch is never acknowledged before everything
+// writer runs the next writes in a transaction it holds open and commits
+// when the syncer is free (Store.hold); the more writes come in, the more
+// share one commit and one fsync. A batch is never acknowledged before everything
 // committed ahead of it is on disk, so nothing acknowledged can depend on
 // a write that a crash could undo.
 func (s *Store) syncer() {
@@ -31,6 +32,7 @@ func (s *Store) syncer() {
 		if !ok {
 			return
 		}
+		s.syncBusy.Store(true)
 		pending = append(pending[:0], b)
 		open := true
 	more:
@@ -65,6 +67,14 @@ func (s *Store) syncer() {
 		clear(pending)
 		if !open {
 			return
+		}
+		if len(s.syncq) == 0 {
+			// Free: the writer commits the transaction it holds (hold).
+			s.syncBusy.Store(false)
+			select {
+			case s.synced <- struct{}{}:
+			default:
+			}
 		}
 	}
 }
