@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -67,6 +68,7 @@ func (b *bench) sendStep(ctx context.Context, tg *target, step, kind string, sen
 	}
 	wBefore, wOK := tg.writerStats(ctx)
 	before, selfBefore := tg.usage(), selfUsage()
+	profiled := b.profile(ctx, tg, fmt.Sprintf("cpu-%s-%.0f.pprof", step, rate), dur)
 	began := time.Now()
 	lr := openLoop(ctx, tg, t, n, b.workers, func(ctx context.Context, h *httpConn, k int) (response, error) {
 		u := int(t.sender[k])
@@ -87,7 +89,43 @@ func (b *bench) sendStep(ctx context.Context, tg *target, step, kind string, sen
 	r.Extra = map[string]any{"worst_ms_per_500ms": t.worstByWindow()}
 	wAfter, wOK2 := tg.writerStats(ctx)
 	addWriter(&r, wBefore, wAfter, wOK && wOK2, elapsed)
+	if path := <-profiled; path != "" {
+		r.Extra["cpu_profile"] = path
+	}
 	return r
+}
+
+// profile, with --profile, saves a CPU profile of the server (it must
+// serve its profiler) taken over the middle of a step of length dur to
+// name under --out; the channel gives the file's path once it is written,
+// or "" if none was taken.
+func (b *bench) profile(ctx context.Context, tg *target, name string, dur time.Duration) <-chan string {
+	done := make(chan string, 1)
+	secs := int(dur.Seconds()) - 1
+	if !b.cfg.Profile || tg.debugAddr == "" || secs < 1 {
+		done <- ""
+		return done
+	}
+	go func() {
+		path := ""
+		defer func() { done <- path }()
+		h := &httpConn{addr: tg.debugAddr, src: tg.src}
+		defer h.close()
+		pctx, cancel := context.WithTimeout(ctx, dur+30*time.Second)
+		defer cancel()
+		resp, err := h.do(pctx, "GET", fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), "", nil)
+		if err != nil || resp.status != 200 {
+			b.logf("profile %s: %v (status %d)", name, err, resp.status)
+			return
+		}
+		p := filepath.Join(b.cfg.Out, name)
+		if err := os.WriteFile(p, resp.body, 0o644); err != nil {
+			b.logf("profile %s: %v", name, err)
+			return
+		}
+		path = p
+	}()
+	return done
 }
 
 // writerStats reads the server's store writer counters from its profiler
