@@ -100,6 +100,8 @@ type Store struct {
 	// signals synced when it has none left.
 	syncBusy atomic.Bool
 	synced   chan struct{}
+	// beforeSync, if set (by tests), runs before each sync of the log.
+	beforeSync func()
 
 	stats writerStats
 }

@@ -46,6 +46,9 @@ func (s *Store) syncer() {
 				break more
 			}
 		}
+		if s.beforeSync != nil {
+			s.beforeSync()
+		}
 		began := time.Now()
 		err := s.wal.sync()
 		s.stats.syncs.Add(1)

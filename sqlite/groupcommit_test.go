@@ -1,0 +1,90 @@
+package sqlite_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-chat/switchboard"
+	"github.com/switchboard-chat/switchboard/sqlite"
+)
+
+// recorder keeps the events published, in order.
+type recorder struct {
+	mu     sync.Mutex
+	events []*switchboard.Event
+}
+
+func (r *recorder) Publish(events ...*switchboard.Event) {
+	r.mu.Lock()
+	r.events = append(r.events, events...)
+	r.mu.Unlock()
+}
+
+// TestWritesShareCommitsWhileTheDiskIsBusy: on a slow disk, messages sent
+// one after another while a sync is under way are committed together, each
+// is acknowledged only once stored, and their events go out in the order
+// of the conversation.
+func TestWritesShareCommitsWhileTheDiskIsBusy(t *testing.T) {
+	rec := &recorder{}
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db.sqlite"), sqlite.Options{Publisher: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	conv := bulkFixture(t, s, 2)[0]
+	sqlite.SlowSyncs(s, 15*time.Millisecond)
+	before := s.WriterStats()
+
+	const n = 60
+	ctx := switchboard.NewContextWithIdentity(context.Background(), switchboard.Identity{Domain: "bulk.example", Extension: conv.Members[0]})
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = s.SendMessage(ctx, &switchboard.Message{ConversationID: conv.ID, Body: fmt.Sprint("message ", i), ClientID: fmt.Sprint("c", i)})
+		}()
+		time.Sleep(time.Millisecond) // one at a time, as a user types
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("SendMessage(%d) = %v", i, err)
+		}
+	}
+	st := s.WriterStats()
+	commits, writes := st.Commits-before.Commits, st.Writes-before.Writes
+	if writes != n {
+		t.Fatalf("writer ran %d writes, want %d", writes, n)
+	}
+	// 60 ms of sending over syncs of 15 ms or more: a handful of commits,
+	// not one per message.
+	if commits > n/4 {
+		t.Errorf("%d messages took %d commits; want those sent during a sync to share one", n, commits)
+	}
+	page, err := s.ListMessages(ctx, conv.ID, switchboard.MessageQuery{Limit: 100})
+	if err != nil || len(page) != n {
+		t.Fatalf("ListMessages() = %d messages, %v; want %d", len(page), err, n)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var seqs []int64
+	for _, e := range rec.events {
+		if e.Type == switchboard.EventMessageCreated {
+			seqs = append(seqs, e.Cursor)
+		}
+	}
+	if len(seqs) != n {
+		t.Fatalf("%d message events published, want %d", len(seqs), n)
+	}
+	for i := 1; i < len(seqs); i++ {
+		if seqs[i] <= seqs[i-1] {
+			t.Fatalf("events published out of order: cursor %d after %d", seqs[i], seqs[i-1])
+		}
+	}
+}
