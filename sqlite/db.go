@@ -151,9 +151,10 @@ type Options struct {
 type Sync string
 
 const (
-	// SyncFull fsyncs the write-ahead log at every commit
-	// (synchronous=FULL): an acknowledged write survives a crash of the
-	// process, of the operating system and a power loss.
+	// SyncFull fsyncs the write-ahead log before any write of a commit is
+	// acknowledged (the syncer's fdatasync, one for every commit made
+	// while the last one ran): an acknowledged write survives a crash of
+	// the process, of the operating system and a power loss.
 	SyncFull Sync = "full"
 	// SyncProcess writes every commit to the write-ahead log in the
 	// operating system's cache and fsyncs it at checkpoints
@@ -543,14 +544,16 @@ func (s *Store) run(round []*op) {
 		}
 		s.txOpen = true
 	}
-	abort := func(err error) {
-		bw.exec("ROLLBACK")
-		s.txOpen = false
-		fail(s.held, err)
-		fail(round, err)
-		s.held = nil
-	}
-	for _, o := range round {
+	for i, o := range round {
+		// abort rolls the transaction back and fails what it held, this
+		// write and the rest of the round (the earlier ones are held).
+		abort := func(err error) {
+			bw.exec("ROLLBACK")
+			s.txOpen = false
+			fail(s.held, err)
+			fail(round[i:], err)
+			s.held = nil
+		}
 		if _, err := bw.exec("SAVEPOINT op"); err != nil {
 			abort(fmt.Errorf("savepoint: %w", err))
 			return

@@ -88,3 +88,63 @@ func TestWritesShareCommitsWhileTheDiskIsBusy(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedWritesLeaveTheOthers: writes that fail, whether first in their
+// transaction or joining one, change nothing and fail alone; the writes
+// around them are all stored.
+func TestFailedWritesLeaveTheOthers(t *testing.T) {
+	for _, slow := range []time.Duration{0, 10 * time.Millisecond} {
+		t.Run(fmt.Sprint("sync+", slow), func(t *testing.T) {
+			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db.sqlite"), sqlite.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			conv := bulkFixture(t, s, 2)[0]
+			if slow > 0 {
+				sqlite.SlowSyncs(s, slow)
+			}
+			ctx := switchboard.NewContextWithIdentity(context.Background(), switchboard.Identity{Domain: "bulk.example", Extension: conv.Members[0]})
+			const n = 40
+			var wg sync.WaitGroup
+			errs := make([]error, n)
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					id := conv.ID
+					if i%3 == 0 {
+						id = "c_nonexistent" // not found inside the write
+					}
+					_, errs[i] = s.SendMessage(ctx, &switchboard.Message{ConversationID: id, Body: fmt.Sprint("message ", i), ClientID: fmt.Sprint("c", i)})
+				}()
+				if i%4 == 0 {
+					time.Sleep(2 * time.Millisecond)
+				}
+			}
+			wg.Wait()
+			want := 0
+			for i, err := range errs {
+				if i%3 == 0 {
+					if switchboard.ErrorCode(err) != switchboard.ENOTFOUND {
+						t.Errorf("SendMessage(%d) to no conversation = %v, want %s", i, err, switchboard.ENOTFOUND)
+					}
+					continue
+				}
+				want++
+				if err != nil {
+					t.Errorf("SendMessage(%d) = %v", i, err)
+				}
+			}
+			page, err := s.ListMessages(ctx, conv.ID, switchboard.MessageQuery{Limit: 100})
+			if err != nil || len(page) != want {
+				t.Fatalf("ListMessages() = %d messages, %v; want %d", len(page), err, want)
+			}
+			for k, m := range page {
+				if m.Seq != int64(k+1) && m.Seq != int64(len(page)-k) {
+					t.Fatalf("message %d has seq %d: seqs are not 1..%d without gaps", k, m.Seq, len(page))
+				}
+			}
+		})
+	}
+}
