@@ -60,7 +60,7 @@ func (c *config) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.Procs, "server-procs", c.Procs, "GOMAXPROCS of the server and the relay")
 	fs.StringVar(&c.Sync, "sync", "", "the server's --sync (empty: its default)")
 	fs.StringVar(&c.ServerArgs, "server-args", "", "more flags for switchboard serve, space-separated (like --debug-addr 127.0.0.1:6060)")
-	fs.BoolVar(&c.Profile, "profile", false, "save a CPU profile of the server during each of its throughput steps (cpu-STEP-RATE.pprof under --out)")
+	fs.BoolVar(&c.Profile, "profile", false, "save CPU and allocation profiles of the server during each of its throughput steps (cpu-STEP-RATE.pprof, allocs-STEP-RATE.pprof under --out)")
 	fs.IntVar(&c.LoadUsers, "users", c.LoadUsers, "users of the working set (1:1 pairs, groups of 10, presence)")
 	fs.IntVar(&c.Clients, "clients", c.Clients, "connected clients of the latency and reconnect steps")
 	fs.IntVar(&c.Idle, "idle", c.Idle, "idle connections of the memory step")

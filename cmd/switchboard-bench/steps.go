@@ -68,7 +68,8 @@ func (b *bench) sendStep(ctx context.Context, tg *target, step, kind string, sen
 	}
 	wBefore, wOK := tg.writerStats(ctx)
 	before, selfBefore := tg.usage(), selfUsage()
-	profiled := b.profile(ctx, tg, fmt.Sprintf("cpu-%s-%.0f.pprof", step, rate), dur)
+	profiled := b.profile(ctx, tg, "profile", fmt.Sprintf("cpu-%s-%.0f.pprof", step, rate), dur)
+	allocs := b.profile(ctx, tg, "allocs", fmt.Sprintf("allocs-%s-%.0f.pprof", step, rate), dur)
 	began := time.Now()
 	lr := openLoop(ctx, tg, t, n, b.workers, func(ctx context.Context, h *httpConn, k int) (response, error) {
 		u := int(t.sender[k])
@@ -92,14 +93,17 @@ func (b *bench) sendStep(ctx context.Context, tg *target, step, kind string, sen
 	if path := <-profiled; path != "" {
 		r.Extra["cpu_profile"] = path
 	}
+	if path := <-allocs; path != "" {
+		r.Extra["allocs_profile"] = path
+	}
 	return r
 }
 
-// profile, with --profile, saves a CPU profile of the server (it must
-// serve its profiler) taken over the middle of a step of length dur to
-// name under --out; the channel gives the file's path once it is written,
-// or "" if none was taken.
-func (b *bench) profile(ctx context.Context, tg *target, name string, dur time.Duration) <-chan string {
+// profile, with --profile, saves a profile of the server (it must serve
+// its profiler) of kind ("profile": CPU; "allocs": allocations) taken over
+// a step of length dur, to name under --out; the channel gives the file's
+// path once it is written, or "" if none was taken.
+func (b *bench) profile(ctx context.Context, tg *target, kind, name string, dur time.Duration) <-chan string {
 	done := make(chan string, 1)
 	secs := int(dur.Seconds()) - 1
 	if !b.cfg.Profile || tg.debugAddr == "" || secs < 1 {
@@ -113,7 +117,7 @@ func (b *bench) profile(ctx context.Context, tg *target, name string, dur time.D
 		defer h.close()
 		pctx, cancel := context.WithTimeout(ctx, dur+30*time.Second)
 		defer cancel()
-		resp, err := h.do(pctx, "GET", fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), "", nil)
+		resp, err := h.do(pctx, "GET", fmt.Sprintf("/debug/pprof/%s?seconds=%d", kind, secs), "", nil)
 		if err != nil || resp.status != 200 {
 			b.logf("profile %s: %v (status %d)", name, err, resp.status)
 			return
