@@ -241,8 +241,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	if s.syncq != nil {
 		// The migrations, if any, committed unsynced too.
+		s.wal.logger = s.logger
 		if err = s.wal.open(path + "-wal"); err == nil {
 			err = s.wal.sync()
+		}
+		if err == nil && s.wal.ring == nil {
+			s.logger.Info("io_uring unavailable; the write-ahead log is synced with fdatasync, which holds a CPU while the disk works", "err", s.wal.noRing)
 		}
 		if err != nil {
 			s.wconn.Close()

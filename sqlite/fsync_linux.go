@@ -142,10 +142,10 @@ func (u *uringSyncer) fdatasync(fd int) error {
 			continue
 		}
 		if errno != 0 {
-			return fmt.Errorf("io_uring_enter: %w", errno)
+			return &ringError{fmt.Errorf("io_uring_enter: %w", errno)}
 		}
 		if n != 1 {
-			return fmt.Errorf("io_uring_enter: %d submitted", n)
+			return &ringError{fmt.Errorf("io_uring_enter: %d submitted", n)}
 		}
 		break
 	}
@@ -165,7 +165,7 @@ func (u *uringSyncer) fdatasync(fd int) error {
 			return nil
 		}
 		if _, err := u.event.Read(buf[:]); err != nil && !errors.Is(err, syscall.EAGAIN) {
-			return fmt.Errorf("wait for io_uring: %w", err)
+			return &ringError{fmt.Errorf("wait for io_uring: %w", err)}
 		}
 	}
 }

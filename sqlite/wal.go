@@ -1,7 +1,9 @@
 package sqlite
 
 import (
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -91,11 +93,21 @@ type walFile struct {
 	f    *os.File
 	info os.FileInfo
 	ring *uringSyncer // nil: fdatasync is called directly
+	// noRing says why there is no ring (set up failed, or it failed).
+	noRing error
+	logger *slog.Logger
 }
 
+// ringError is a failure of the io_uring itself, not of the sync it
+// carried: the syncer then gives the ring up and calls fdatasync.
+type ringError struct{ err error }
+
+func (e *ringError) Error() string { return e.err.Error() }
+func (e *ringError) Unwrap() error { return e.err }
+
 func (w *walFile) open(path string) error {
-	if w.ring == nil && w.f == nil {
-		w.ring, _ = newUringSyncer()
+	if w.ring == nil && w.f == nil && w.noRing == nil {
+		w.ring, w.noRing = newUringSyncer()
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -126,6 +138,14 @@ func (w *walFile) sync() error {
 	var err error
 	if w.ring != nil {
 		err = w.ring.fdatasync(int(w.f.Fd()))
+		var re *ringError
+		if errors.As(err, &re) {
+			// The ring broke, not the disk: sync directly from now on.
+			w.ring.close()
+			w.ring, w.noRing = nil, err
+			w.logger.Warn("io_uring failed; syncing the write-ahead log with fdatasync from now on", "err", err)
+			err = datasync(w.f)
+		}
 	} else {
 		err = datasync(w.f)
 	}
