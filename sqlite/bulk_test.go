@@ -90,7 +90,33 @@ func BenchmarkSendMessage(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	convs := bulkFixture(b, s, 200)
+	benchmarkSend(b, s, bulkFixture(b, s, 200))
+}
+
+// BenchmarkSendGroupMessage is BenchmarkSendMessage in groups of 10: one
+// message, ten members' rows, nine recipients.
+func BenchmarkSendGroupMessage(b *testing.B) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "db.sqlite"), sqlite.Options{Publisher: discard{}, Sync: sqlite.Sync(os.Getenv("BENCH_SYNC"))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	bulkFixture(b, s, 200)
+	var groups []*switchboard.Conversation
+	for i := 0; i < 200; i += 10 {
+		var members []string
+		for j := range 10 {
+			members = append(members, fmt.Sprint(101+i+j))
+		}
+		groups = append(groups, &switchboard.Conversation{Name: fmt.Sprint("Group ", i/10), CreatedBy: members[0], Members: members})
+	}
+	if err := s.BulkConversations(context.Background(), "bulk.example", groups); err != nil {
+		b.Fatalf("BulkConversations() = %v", err)
+	}
+	benchmarkSend(b, s, groups)
+}
+
+func benchmarkSend(b *testing.B, s *sqlite.Store, convs []*switchboard.Conversation) {
 	var n atomic.Int64
 	b.SetParallelism(64)
 	b.ReportAllocs()

@@ -53,43 +53,49 @@ func (w *wtx) conv(id switchboard.Identity, convID string) (*switchboard.Convers
 // the partial index messages_client_id; without it the lookup scans every
 // message of the conversation.
 func (w *wtx) convWith(id switchboard.Identity, convID, clientID string) (*switchboard.Conversation, *member, int64, error) {
-	rows, err := w.query(`SELECT `+convColumns+`, mm.extension, mm.read_seq, mm.unread, mm.cleared_seq, mm.hidden,
-			(SELECT seq FROM messages WHERE conversation_id = ?1 AND sender = ?2 AND client_id = ?3 AND client_id <> '' AND ?3 <> '')
-		FROM conversations c JOIN members mm ON mm.conversation_id = c.id
-		WHERE c.id = ?1 ORDER BY mm.extension`, convID, id.Extension, clientID)
-	if err != nil {
-		return nil, nil, 0, fmt.Errorf("find conversation: %w", err)
-	}
-	defer rows.Close()
-	var c *switchboard.Conversation
-	var self *member
+	// One row: the conversation, the caller's own member row (no row if
+	// the caller is not a member), every member with its read marker
+	// packed as in the list, and the earlier message's seq.
+	var members sql.NullString
+	var self member
 	var prev sql.NullInt64
-	for rows.Next() {
-		var ext string
-		var m member
-		row, domain, err := scanConv(rows, &ext, &m.readSeq, &m.unread, &m.clearedSeq, &m.hidden, &prev)
-		if err != nil {
-			return nil, nil, 0, fmt.Errorf("find conversation: %w", err)
-		} else if domain != id.Domain {
-			return nil, nil, 0, errConvNotFound
-		}
-		if c == nil {
-			c = row
-			c.Read = map[string]int64{}
-		}
-		c.Members = append(c.Members, ext)
-		c.Read[ext] = m.readSeq
-		if ext == id.Extension {
-			self = &m
-		}
-	}
-	if err := rows.Err(); err != nil {
+	c, domain, err := scanConv(w.queryRow(`SELECT `+convColumns+`, s.read_seq, s.unread, s.cleared_seq, s.hidden,
+			(SELECT group_concat(mm.extension || ':' || mm.read_seq, ',') FROM members mm WHERE mm.conversation_id = c.id),
+			(SELECT seq FROM messages WHERE conversation_id = ?1 AND sender = ?2 AND client_id = ?3 AND client_id <> '' AND ?3 <> '')
+		FROM conversations c JOIN members s ON s.conversation_id = c.id AND s.extension = ?2
+		WHERE c.id = ?1`, convID, id.Extension, clientID),
+		&self.readSeq, &self.unread, &self.clearedSeq, &self.hidden, &members, &prev)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, 0, errConvNotFound
+	} else if err != nil {
 		return nil, nil, 0, fmt.Errorf("find conversation: %w", err)
-	}
-	if c == nil || self == nil {
+	} else if domain != id.Domain {
 		return nil, nil, 0, errConvNotFound
 	}
-	return c, self, prev.Int64, nil
+	if err := parseMembers(c, members.String); err != nil {
+		return nil, nil, 0, err
+	}
+	return c, &self, prev.Int64, nil
+}
+
+// parseMembers sets c.Members (sorted) and c.Read from the members packed
+// as "EXT:READ_SEQ,EXT:READ_SEQ" (extensions are digits).
+func parseMembers(c *switchboard.Conversation, packed string) error {
+	c.Members, c.Read = nil, map[string]int64{}
+	for pair := range strings.SplitSeq(packed, ",") {
+		ext, seq, ok := strings.Cut(pair, ":")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(seq, 10, 64)
+		if err != nil {
+			return fmt.Errorf("scan members: %w", err)
+		}
+		c.Members = append(c.Members, ext)
+		c.Read[ext] = n
+	}
+	sort.Strings(c.Members)
+	return nil
 }
 
 var errConvNotFound = switchboard.Errorf(switchboard.ENOTFOUND, "Conversation not found.")
@@ -358,20 +364,9 @@ func scanConversations(rows *sql.Rows) ([]*switchboard.Conversation, error) {
 		if external != "" {
 			c.External = strings.Split(external, ",")
 		}
-		c.Read = map[string]int64{}
-		for _, pair := range strings.Split(members.String, ",") {
-			ext, seq, ok := strings.Cut(pair, ":")
-			if !ok {
-				continue
-			}
-			n, err := strconv.ParseInt(seq, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("scan members: %w", err)
-			}
-			c.Members = append(c.Members, ext)
-			c.Read[ext] = n
+		if err := parseMembers(c, members.String); err != nil {
+			return nil, err
 		}
-		sort.Strings(c.Members)
 		// The last message is the viewer's unless it deleted the
 		// conversation for itself after it (cleared_seq).
 		if c.LastSeq > clearedSeq && lastMessage != "" {
