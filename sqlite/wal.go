@@ -17,6 +17,10 @@ import (
 // on disk.
 var errSyncFailed = switchboard.Errorf(switchboard.EUNAVAILABLE, "The database could not be written to disk; the server must be restarted.")
 
+// slowSync is an fsync of the log long enough to be worth a warning: every
+// write it covers waited for it.
+const slowSync = 100 * time.Millisecond
+
 // syncer makes committed batches durable (SyncFull): it takes every batch
 // the writer has committed since its last sync, fsyncs the write-ahead log
 // once for all of them, and only then publishes their events and lets
@@ -53,8 +57,13 @@ func (s *Store) syncer() {
 		}
 		began := time.Now()
 		err := s.wal.sync()
+		took := time.Since(began)
 		s.stats.syncs.Add(1)
-		s.stats.syncNanos.Add(int64(time.Since(began)))
+		s.stats.syncNanos.Add(int64(took))
+		if took >= slowSync {
+			// Every write of these batches waited this long.
+			s.logger.Warn("slow fsync of the write-ahead log", "took", took.Round(time.Millisecond), "batches", len(pending))
+		}
 		if err != nil && !s.syncFailed.Swap(true) {
 			s.logger.Error("syncing the write-ahead log failed; refusing writes until restarted", "err", err)
 		}

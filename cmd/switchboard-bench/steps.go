@@ -234,6 +234,7 @@ func (b *bench) ramp(ctx context.Context, tg *target, step, kind string, senders
 func (b *bench) presenceStep(ctx context.Context, tg *target, toggler int, watchers int, rate float64, dur time.Duration) result {
 	n := max(int(rate*dur.Seconds()), 1)
 	t := newTracker(n, rate, false)
+	wBefore, wOK := tg.writerStats(ctx)
 	before := tg.usage()
 	began := time.Now()
 	lr := openLoop(ctx, tg, t, n, 1, func(ctx context.Context, h *httpConn, k int) (response, error) {
@@ -253,6 +254,10 @@ func (b *bench) presenceStep(ctx context.Context, tg *target, toggler int, watch
 	r.Latency = &l
 	tg.addUsage(&r, before, after, time.Since(began), lr.ok)
 	r.Pass = boolp(l.P99 >= 0 && l.P99 <= 20 && r.DeliveredRatio >= 0.999)
+	// A change is a write (the status is stored) and waits for its fsync.
+	r.Extra = map[string]any{}
+	wAfter, wOK2 := tg.writerStats(ctx)
+	addWriter(&r, wBefore, wAfter, wOK && wOK2, time.Since(began))
 	return r
 }
 
