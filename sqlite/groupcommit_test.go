@@ -10,26 +10,15 @@ import (
 
 	"github.com/switchboard-chat/switchboard"
 	"github.com/switchboard-chat/switchboard/sqlite"
+	"github.com/switchboard-chat/switchboard/storetest"
 )
-
-// recorder keeps the events published, in order.
-type recorder struct {
-	mu     sync.Mutex
-	events []*switchboard.Event
-}
-
-func (r *recorder) Publish(events ...*switchboard.Event) {
-	r.mu.Lock()
-	r.events = append(r.events, events...)
-	r.mu.Unlock()
-}
 
 // TestWritesShareCommitsWhileTheDiskIsBusy: on a slow disk, messages sent
 // one after another while a sync is under way are committed together, each
 // is acknowledged only once stored, and their events go out in the order
 // of the conversation.
 func TestWritesShareCommitsWhileTheDiskIsBusy(t *testing.T) {
-	rec := &recorder{}
+	rec := &storetest.Recorder{}
 	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db.sqlite"), sqlite.Options{Publisher: rec})
 	if err != nil {
 		t.Fatal(err)
@@ -41,17 +30,8 @@ func TestWritesShareCommitsWhileTheDiskIsBusy(t *testing.T) {
 
 	const n = 60
 	ctx := switchboard.NewContextWithIdentity(context.Background(), switchboard.Identity{Domain: "bulk.example", Extension: conv.Members[0]})
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = s.SendMessage(ctx, &switchboard.Message{ConversationID: conv.ID, Body: fmt.Sprint("message ", i), ClientID: fmt.Sprint("c", i)})
-		}()
-		time.Sleep(time.Millisecond) // one at a time, as a user types
-	}
-	wg.Wait()
+	// One at a time, as a user types.
+	errs := sendSpread(ctx, s, n, func(int) string { return conv.ID }, func(int) time.Duration { return time.Millisecond })
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("SendMessage(%d) = %v", i, err)
@@ -71,10 +51,8 @@ func TestWritesShareCommitsWhileTheDiskIsBusy(t *testing.T) {
 	if err != nil || len(page) != n {
 		t.Fatalf("ListMessages() = %d messages, %v; want %d", len(page), err, n)
 	}
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
 	var seqs []int64
-	for _, e := range rec.events {
+	for _, e := range rec.Events() {
 		if e.Type == switchboard.EventMessageCreated {
 			seqs = append(seqs, e.Cursor)
 		}
@@ -106,23 +84,17 @@ func TestFailedWritesLeaveTheOthers(t *testing.T) {
 			}
 			ctx := switchboard.NewContextWithIdentity(context.Background(), switchboard.Identity{Domain: "bulk.example", Extension: conv.Members[0]})
 			const n = 40
-			var wg sync.WaitGroup
-			errs := make([]error, n)
-			for i := range n {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					id := conv.ID
-					if i%3 == 0 {
-						id = "c_nonexistent" // not found inside the write
-					}
-					_, errs[i] = s.SendMessage(ctx, &switchboard.Message{ConversationID: id, Body: fmt.Sprint("message ", i), ClientID: fmt.Sprint("c", i)})
-				}()
-				if i%4 == 0 {
-					time.Sleep(2 * time.Millisecond)
+			errs := sendSpread(ctx, s, n, func(i int) string {
+				if i%3 == 0 {
+					return "c_nonexistent" // not found inside the write
 				}
-			}
-			wg.Wait()
+				return conv.ID
+			}, func(i int) time.Duration {
+				if i%4 == 0 {
+					return 2 * time.Millisecond
+				}
+				return 0
+			})
 			want := 0
 			for i, err := range errs {
 				if i%3 == 0 {
@@ -147,4 +119,22 @@ func TestFailedWritesLeaveTheOthers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sendSpread sends n messages as ctx's caller, each from a goroutine of its
+// own, to the conversation to(i), waiting pause(i) after starting each, and
+// returns their errors once all are done.
+func sendSpread(ctx context.Context, s *sqlite.Store, n int, to func(int) string, pause func(int) time.Duration) []error {
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = s.SendMessage(ctx, &switchboard.Message{ConversationID: to(i), Body: fmt.Sprint("message ", i), ClientID: fmt.Sprint("c", i)})
+		}()
+		time.Sleep(pause(i))
+	}
+	wg.Wait()
+	return errs
 }
