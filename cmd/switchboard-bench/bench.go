@@ -312,6 +312,7 @@ func (b *bench) steps(ctx context.Context, sb, relay *target, dbPath string, res
 				best[tg.name] = r
 			}
 		}
+		b.relayAgain(ctx, relay, best, "one2one", "pair", working, 1, limit)
 		b.emitBest("one2one-max", best)
 	}
 	if cfg.wants("group") {
@@ -322,6 +323,7 @@ func (b *bench) steps(ctx context.Context, sb, relay *target, dbPath string, res
 				best[tg.name] = r
 			}
 		}
+		b.relayAgain(ctx, relay, best, "group10", "group", working, 9, limit)
 		b.emitBest("group10-max", best)
 	}
 	if cfg.wants("presence") {
@@ -373,6 +375,41 @@ func (b *bench) steps(ctx context.Context, sb, relay *target, dbPath string, res
 }
 
 // emitBest records the best passing rate of each target and their ratio.
+// relayAgain ramps the relay a second time, right after Switchboard, from
+// a step below its first best (not in --quick): the relay a minute apart
+// has differed by half on this kind of machine, and the two figures say
+// how far the machine moved while Switchboard was measured. The ratio is
+// taken against the higher, as the ceiling; both are recorded.
+func (b *bench) relayAgain(ctx context.Context, relay *target, best map[string]result, step, kind string, senders []int, fanout int, limit float64) {
+	first, ok := best["relay"]
+	if b.cfg.Quick || !ok || ctx.Err() != nil {
+		return
+	}
+	b.logf("relay: %s ramp again", step)
+	again, ok := b.ramp(ctx, relay, step+"-again", kind, senders, fanout, first.Rate/b.factor, limit)
+	best["relay"] = higherRelay(first, again, ok)
+}
+
+// higherRelay is the better of the relay's two ramps (again counts only if
+// it had a passing step), noting both rates in its Extra.
+func higherRelay(first, again result, ok bool) result {
+	againRate := 0.0
+	if ok {
+		againRate = again.Rate
+	}
+	pick := first
+	if ok && again.Rate > first.Rate {
+		pick = again
+	}
+	extra := map[string]any{}
+	for k, v := range pick.Extra {
+		extra[k] = v
+	}
+	extra["relay_first_rate"], extra["relay_again_rate"] = first.Rate, againRate
+	pick.Extra = extra
+	return pick
+}
+
 func (b *bench) emitBest(step string, best map[string]result) {
 	s, sok := best["switchboard"]
 	r, rok := best["relay"]
@@ -383,6 +420,11 @@ func (b *bench) emitBest(step string, best map[string]result) {
 		res.Extra["switchboard_deliveries_per_s"] = s.DeliveriesPerSec
 	}
 	if rok {
+		for _, k := range []string{"relay_first_rate", "relay_again_rate"} {
+			if v, ok := r.Extra[k]; ok {
+				res.Extra[k] = v
+			}
+		}
 		res.Extra["relay_rate"] = r.Rate
 		res.Extra["relay_deliveries_per_s"] = r.DeliveriesPerSec
 		res.Extra["relay_cpu_us_per_msg"] = r.ServerCPUPerMsgUS

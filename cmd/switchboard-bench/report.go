@@ -50,7 +50,7 @@ func (b *bench) markdown() string {
 			measured = fmt.Sprintf("%.0f msg/s at p99 %.1f ms (%.0f µs server CPU/msg)", r.Rate, r.Latency.P99, r.ServerCPUPerMsgUS)
 		}
 		if rr, ok := r.Extra["relay_rate"]; ok {
-			relay = fmt.Sprintf("%.0f msg/s", rr)
+			relay = fmt.Sprintf("%.0f msg/s", rr) + relayRange(r, 1)
 		}
 		if ratio, ok := r.Extra["ratio"].(float64); ok {
 			measured += fmt.Sprintf("; **%.2f× the relay**", ratio)
@@ -70,7 +70,7 @@ func (b *bench) markdown() string {
 			measured = fmt.Sprintf("%.0f deliveries/s (%.0f msg/s) at p99 %.1f ms", r.DeliveriesPerSec, r.Rate, r.Latency.P99)
 		}
 		if rr, ok := r.Extra["relay_deliveries_per_s"]; ok {
-			relay = fmt.Sprintf("%.0f deliveries/s", rr)
+			relay = fmt.Sprintf("%.0f deliveries/s", rr) + relayRange(r, 9)
 		}
 		if ratio, ok := r.Extra["ratio"].(float64); ok {
 			measured += fmt.Sprintf("; %.2f× the relay", ratio)
@@ -128,4 +128,15 @@ func (b *bench) messagesStored() int {
 		return b.seedStats.Messages
 	}
 	return b.cfg.HistUsers * (b.cfg.HistUsers - 1) / 2 * b.cfg.HistPerConv
+}
+
+// relayRange says, when the relay was ramped twice, what each ramp reached
+// (in the unit of the row: messages, or deliveries of fanout each).
+func relayRange(r result, fanout float64) string {
+	first, ok1 := r.Extra["relay_first_rate"].(float64)
+	again, ok2 := r.Extra["relay_again_rate"].(float64)
+	if !ok1 || !ok2 {
+		return ""
+	}
+	return fmt.Sprintf(" (ramped before and after Switchboard: %.0f, %.0f)", first*fanout, again*fanout)
 }

@@ -119,3 +119,30 @@ func TestConfigQuick(t *testing.T) {
 		t.Errorf("quick config = clients %d idle %d step %v; want 100 (set), 3000 and 1 (quick defaults)", c.Clients, c.Idle, c.StepSeconds)
 	}
 }
+
+// TestRelayTwice: with the relay ramped before and after Switchboard, the
+// ratio is against the higher of the two and the table gives both.
+func TestRelayTwice(t *testing.T) {
+	var out bytes.Buffer
+	b := &bench{cfg: defaultConfig(), out: &out, started: time.Now()}
+	h := newHist()
+	h.add(2 * time.Millisecond)
+	l := h.summary()
+	step := func(target string, rate float64) result {
+		return result{Step: "one2one", Target: target, Rate: rate, Latency: &l, Extra: map[string]any{}}
+	}
+	if got := higherRelay(step("relay", 14000), step("relay", 9000), false); got.Rate != 14000 || got.Extra["relay_again_rate"] != 0.0 {
+		t.Errorf("higherRelay with no passing second ramp = %v %v, want 14000 and 0", got.Rate, got.Extra)
+	}
+	relay := higherRelay(step("relay", 14000), step("relay", 20000), true)
+	if relay.Rate != 20000 {
+		t.Errorf("higherRelay(14000, 20000) = %v, want 20000", relay.Rate)
+	}
+	b.emitBest("one2one-max", map[string]result{"switchboard": step("switchboard", 2800), "relay": relay})
+	md := b.markdown()
+	for _, want := range []string{"0.14× the relay", "20000 msg/s (ramped before and after Switchboard: 14000, 20000)"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+}
