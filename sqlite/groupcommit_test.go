@@ -25,10 +25,10 @@ func TestWritesShareCommitsWhileTheDiskIsBusy(t *testing.T) {
 	}
 	defer s.Close()
 	conv := bulkFixture(t, s, 2)[0]
-	sqlite.SlowSyncs(s, 15*time.Millisecond)
+	sqlite.SlowSyncs(s, 40*time.Millisecond)
 	before := s.WriterStats()
 
-	const n = 60
+	const n = 40
 	ctx := switchboard.NewContextWithIdentity(context.Background(), switchboard.Identity{Domain: "bulk.example", Extension: conv.Members[0]})
 	// One at a time, as a user types.
 	errs := sendSpread(ctx, s, n, func(int) string { return conv.ID }, func(int) time.Duration { return time.Millisecond })
@@ -42,8 +42,10 @@ func TestWritesShareCommitsWhileTheDiskIsBusy(t *testing.T) {
 	if writes != n {
 		t.Fatalf("writer ran %d writes, want %d", writes, n)
 	}
-	// 60 ms of sending over syncs of 15 ms or more: a handful of commits,
-	// not one per message.
+	// About 40 ms of sending over syncs of 40 ms or more: two or three
+	// commits, not one per message (the margin holds while the sleeps of a
+	// loaded machine stretch sending to 400 ms).
+	t.Logf("%d messages, %d commits", n, commits)
 	if commits > n/4 {
 		t.Errorf("%d messages took %d commits; want those sent during a sync to share one", n, commits)
 	}
