@@ -83,7 +83,7 @@ func serve(ctx context.Context, env *environment, args []string) error {
 	fs.StringVar(&cfg.SIPAddr, "sip-addr", "127.0.0.1:5060", "address of the SIP registrar, UDP and TCP; empty disables it (SWITCHBOARD_SIP_ADDR)")
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "the URL the outside world reaches this server by, for provider webhooks and media links")
 	fs.StringVar(&cfg.Sync, "sync", string(sqlite.SyncFull), "when a message is acknowledged: full (fsynced: survives power loss) or process (in the OS cache: survives kill -9) (SWITCHBOARD_SYNC); see docs/PERFORMANCE.md")
-	fs.StringVar(&cfg.DebugAddr, "debug-addr", "", "loopback address to serve Go's profiler (net/http/pprof) on; empty disables it (SWITCHBOARD_DEBUG_ADDR)")
+	fs.StringVar(&cfg.DebugAddr, "debug-addr", "", "loopback address to serve Go's profiler (net/http/pprof) and the store writer's counters (/debug/store) on; empty disables it (SWITCHBOARD_DEBUG_ADDR)")
 	pos, err := parse(fs, args, env.getenv)
 	if err != nil {
 		return err
