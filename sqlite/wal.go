@@ -69,14 +69,10 @@ func (s *Store) syncer() {
 		}
 		for _, batch := range pending {
 			if err != nil {
-				for _, o := range batch {
-					o.events = nil
-					if o.err == nil {
-						o.err = errSyncFailed
-					}
-				}
+				fail(batch, errSyncFailed)
+			} else {
+				s.acknowledge(batch)
 			}
-			s.acknowledge(batch)
 		}
 		clear(pending)
 		if !open {
@@ -94,13 +90,13 @@ func (s *Store) syncer() {
 }
 
 // walFile is a handle of the syncer's own on the database's write-ahead
-// log, which SQLite keeps open (and in place) for as long as any of the
-// store's connections is open. fsync flushes a file's pages whichever
-// descriptor it is called on.
+// log, which SQLite keeps open, and in place (a checkpoint truncates or
+// rewinds it, never replaces it), for as long as any of the store's
+// connections is open; fsync flushes a file's pages whichever descriptor
+// it is called on.
 type walFile struct {
 	path string
 	f    *os.File
-	info os.FileInfo
 	ring *uringSyncer // nil: fdatasync is called directly
 	// noRing says why there is no ring (set up failed, or it failed).
 	noRing error
@@ -115,35 +111,18 @@ func (e *ringError) Error() string { return e.err.Error() }
 func (e *ringError) Unwrap() error { return e.err }
 
 func (w *walFile) open(path string) error {
-	if w.ring == nil && w.f == nil && w.noRing == nil {
-		w.ring, w.noRing = newUringSyncer()
-	}
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
-	info, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return err
-	}
-	w.path, w.f, w.info = path, f, info
+	w.path, w.f = path, f
+	w.ring, w.noRing = newUringSyncer()
 	return nil
 }
 
 // sync flushes the log to disk with fdatasync, as SQLite does on Linux:
-// the log's data and its size, not its timestamps. If the log at path is
-// no longer the file opened (it never should be while the store is open),
-// the new one is opened and synced.
+// the log's data and its size, not its timestamps.
 func (w *walFile) sync() error {
-	if now, err := os.Stat(w.path); err != nil {
-		return fmt.Errorf("write-ahead log: %w", err)
-	} else if !os.SameFile(now, w.info) {
-		w.f.Close()
-		if err := w.open(w.path); err != nil {
-			return fmt.Errorf("write-ahead log: %w", err)
-		}
-	}
 	var err error
 	if w.ring != nil {
 		err = w.ring.fdatasync(int(w.f.Fd()))
