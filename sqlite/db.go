@@ -114,7 +114,8 @@ type writerStats struct {
 // WriterStats say what the single writer has done since the store was
 // opened: how many transactions it committed, how many writes they held
 // (so Writes/Commits is the mean group-commit batch), and how long it was
-// busy running them and, of that, in COMMIT (the WAL's writes and fsync).
+// busy running them and, of that, in COMMIT (writing the WAL's frames; the
+// fsync is the syncer's, in Syncs and Sync).
 type WriterStats struct {
 	Commits int64         `json:"commits"`
 	Writes  int64         `json:"writes"`
@@ -421,34 +422,25 @@ func (s *Store) writer() {
 	last := 0 // writes in the last round
 	for {
 		var first *op
+		// While a transaction is held open (see hold), the syncer's
+		// wake-up commits it; the writes that come meanwhile join it.
+		var synced <-chan struct{}
 		if s.txOpen {
-			// The transaction is held open while the syncer is busy (see
-			// hold): it commits once the syncer is free, and takes in the
-			// writes that come meanwhile.
+			synced = s.synced
+		}
+		select {
+		case first = <-s.ops:
+		case <-synced:
+			s.commitHeld()
+			continue
+		case <-s.closed:
+			// No write can be queued any more (see write): finish those
+			// that were, then stop.
 			select {
 			case first = <-s.ops:
-			case <-s.synced:
+			default:
 				s.commitHeld()
-				continue
-			case <-s.closed:
-				select {
-				case first = <-s.ops:
-				default:
-					s.commitHeld()
-					return
-				}
-			}
-		} else {
-			select {
-			case first = <-s.ops:
-			case <-s.closed:
-				// No write can be queued any more (see write): finish those
-				// that were, then stop.
-				select {
-				case first = <-s.ops:
-				default:
-					return
-				}
+				return
 			}
 		}
 		// Under a load of writes, let the goroutines that are ready to run
