@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -9,6 +10,52 @@ import (
 
 	"github.com/switchboard-chat/switchboard"
 )
+
+// needRing skips a test of the io_uring where it cannot be set up (err),
+// except in CI, where this machine must have it.
+func needRing(t *testing.T, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("io_uring cannot be set up on this machine: %v", err)
+	}
+	t.Skipf("io_uring: %v (the syncer falls back to fdatasync)", err)
+}
+
+// TestUringSync syncs a file through the io_uring many times over (the ring
+// has two entries, so this wraps it), and reports a failed sync as the
+// kernel's error.
+func TestUringSync(t *testing.T) {
+	u, err := newUringSyncer()
+	needRing(t, err)
+	defer u.close()
+	f, err := os.Create(filepath.Join(t.TempDir(), "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for i := range 100 {
+		if _, err := f.WriteAt([]byte("frame"), int64(i)*4096); err != nil {
+			t.Fatal(err)
+		}
+		if err := u.fdatasync(int(f.Fd())); err != nil {
+			t.Fatalf("sync %d: %v", i, err)
+		}
+	}
+	// A descriptor that is not open: the kernel's EBADF, not a hang.
+	r, w, _ := os.Pipe()
+	bad := int(r.Fd())
+	r.Close()
+	w.Close()
+	if err := u.fdatasync(bad); !errors.Is(err, syscall.EBADF) {
+		t.Fatalf("sync of a closed descriptor = %v, want EBADF", err)
+	}
+	if err := u.fdatasync(int(f.Fd())); err != nil {
+		t.Fatalf("sync after a failed one: %v", err)
+	}
+}
 
 // TestBrokenRingFallsBack: if the io_uring itself fails (not the sync it
 // carries), the syncer gives it up and syncs directly; writes go on.
@@ -19,12 +66,7 @@ func TestBrokenRingFallsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if s.wal.ring == nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("io_uring cannot be set up on this machine: %v", s.wal.noRing)
-		}
-		t.Skipf("io_uring: %v", s.wal.noRing)
-	}
+	needRing(t, s.wal.noRing)
 	syscall.Close(s.wal.ring.ring) // io_uring_enter now fails with EBADF
 	s.wal.ring.ring = -1
 	before := s.WriterStats().Syncs
