@@ -374,7 +374,6 @@ func (b *bench) steps(ctx context.Context, sb, relay *target, dbPath string, res
 	return nil
 }
 
-// emitBest records the best passing rate of each target and their ratio.
 // relayAgain ramps the relay a second time, right after Switchboard, from
 // a step below its first best (not in --quick): the relay a minute apart
 // has differed by half on this kind of machine, and the two figures say
@@ -410,6 +409,7 @@ func higherRelay(first, again result, ok bool) result {
 	return pick
 }
 
+// emitBest records the best passing rate of each target and their ratio.
 func (b *bench) emitBest(step string, best map[string]result) {
 	s, sok := best["switchboard"]
 	r, rok := best["relay"]

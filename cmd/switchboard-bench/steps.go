@@ -148,8 +148,9 @@ func (tg *target) writerStats(ctx context.Context) (st sqlite.WriterStats, ok bo
 }
 
 // addWriter records what the store's writer did during a step: the mean
-// batch of its group commits, how busy it was and the mean COMMIT (WAL
-// writes and fsync).
+// batch of its group commits, how busy it was, the mean COMMIT (writing the
+// WAL's frames) and, with a syncer, its fsyncs: how many, how many writes
+// each covered, their mean time.
 func addWriter(r *result, before, after sqlite.WriterStats, ok bool, elapsed time.Duration) {
 	commits := after.Commits - before.Commits
 	if !ok || commits <= 0 {
