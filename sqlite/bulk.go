@@ -159,12 +159,15 @@ func (s *Store) BulkMessages(ctx context.Context, msgs []*switchboard.Message) e
 			w.s.tick = max(w.s.tick+1, l.at.UnixMicro())
 			// Approximate unread counts: every bulk message counts as unread
 			// for the members other than the last sender.
-			if _, err := w.exec(`UPDATE members SET unread = unread + ?, activity_at = ? WHERE conversation_id = ? AND extension <> ?`,
-				l.count, w.s.tick, id, l.sender); err != nil {
+			if _, err := w.exec(`UPDATE conversations SET activity_at = ? WHERE id = ?`, w.s.tick, id); err != nil {
+				return fmt.Errorf("bulk message: update conversation: %w", err)
+			}
+			if _, err := w.exec(`UPDATE members SET unread = unread + ? WHERE conversation_id = ? AND extension <> ?`,
+				l.count, id, l.sender); err != nil {
 				return fmt.Errorf("bulk message: update members: %w", err)
 			}
-			if _, err := w.exec(`UPDATE members SET read_seq = ?, unread = 0, activity_at = ? WHERE conversation_id = ? AND extension = ?`,
-				l.seq, w.s.tick, id, l.sender); err != nil {
+			if _, err := w.exec(`UPDATE members SET read_seq = ?, unread = 0 WHERE conversation_id = ? AND extension = ?`,
+				l.seq, id, l.sender); err != nil {
 				return fmt.Errorf("bulk message: update sender: %w", err)
 			}
 		}

@@ -128,20 +128,12 @@ func (w *wtx) loadMembers(c *switchboard.Conversation, ext string) (*member, err
 	return self, nil
 }
 
-// emit records a durable event in the transaction and queues it for
-// publication after commit.
+// emit records a durable event for recipients in the transaction and
+// queues it for publication after commit.
 func (w *wtx) emit(domain, typ, convID string, recipients []string, v any) error {
-	e, err := switchboard.NewEvent(typ, domain, convID, recipients, v)
+	e, err := w.insertEvent(domain, typ, convID, recipients, false, v)
 	if err != nil {
-		return fmt.Errorf("encode event: %w", err)
-	}
-	res, err := w.exec(`INSERT INTO events (domain, type, conversation_id, data, created_at) VALUES (?, ?, ?, ?, ?)`,
-		domain, typ, convID, []byte(e.Data), ms(w.now))
-	if err != nil {
-		return fmt.Errorf("insert event: %w", err)
-	}
-	if e.Cursor, err = res.LastInsertId(); err != nil {
-		return fmt.Errorf("insert event: %w", err)
+		return err
 	}
 	// One statement for up to recipientsPerInsert recipients.
 	for len(recipients) > 0 {
@@ -156,6 +148,55 @@ func (w *wtx) emit(domain, typ, convID string, recipients []string, v any) error
 		recipients = recipients[n:]
 	}
 	w.op.events = append(w.op.events, e)
+	return nil
+}
+
+// emitMembers is emit to every member of c (c.Members as they stand in
+// the transaction): the event is marked to_members and resuming members
+// find it by the conversation (migration 008), with no row per recipient.
+func (w *wtx) emitMembers(domain, typ string, c *switchboard.Conversation, v any) error {
+	e, err := w.insertEvent(domain, typ, c.ID, c.Members, true, v)
+	if err != nil {
+		return err
+	}
+	w.op.events = append(w.op.events, e)
+	return nil
+}
+
+// insertEvent encodes an event and inserts it into the log, setting its
+// cursor.
+func (w *wtx) insertEvent(domain, typ, convID string, recipients []string, toMembers bool, v any) (*switchboard.Event, error) {
+	e, err := switchboard.NewEvent(typ, domain, convID, recipients, v)
+	if err != nil {
+		return nil, fmt.Errorf("encode event: %w", err)
+	}
+	res, err := w.exec(`INSERT INTO events (domain, type, conversation_id, data, created_at, to_members) VALUES (?, ?, ?, ?, ?, ?)`,
+		domain, typ, convID, []byte(e.Data), ms(w.now), toMembers)
+	if err != nil {
+		return nil, fmt.Errorf("insert event: %w", err)
+	}
+	if e.Cursor, err = res.LastInsertId(); err != nil {
+		return nil, fmt.Errorf("insert event: %w", err)
+	}
+	return e, nil
+}
+
+// lastEventID is the id of the last event inserted, in SQL: a new
+// member's joined_event, after which the conversation's to_members events
+// are its own.
+const lastEventID = `coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)`
+
+// removeMember deletes ext's member row of convID, keeping its time as a
+// member in former_members (migration 008).
+func (w *wtx) removeMember(convID, ext string) error {
+	if _, err := w.exec(`INSERT INTO former_members (domain, extension, conversation_id, joined_event, left_event)
+		SELECT domain, extension, conversation_id, joined_event, `+lastEventID+` FROM members WHERE conversation_id = ? AND extension = ?
+		ON CONFLICT DO NOTHING`, convID, ext); err != nil {
+		return fmt.Errorf("keep former member: %w", err)
+	}
+	if _, err := w.exec(`DELETE FROM members WHERE conversation_id = ? AND extension = ?`, convID, ext); err != nil {
+		return fmt.Errorf("delete member: %w", err)
+	}
 	return nil
 }
 
@@ -264,7 +305,7 @@ func (s *Store) CreateConversation(ctx context.Context, c *switchboard.Conversat
 		all := append([]string{id.Extension}, others...)
 		sort.Strings(all)
 		for _, ext := range all {
-			if _, err := w.exec(`INSERT INTO members (conversation_id, domain, extension, activity_at) VALUES (?, ?, ?, ?)`,
+			if _, err := w.exec(`INSERT INTO members (conversation_id, domain, extension, activity_at, joined_event) VALUES (?, ?, ?, ?, `+lastEventID+`)`,
 				c.ID, id.Domain, ext, w.tick); err != nil {
 				return fmt.Errorf("insert member: %w", err)
 			}
@@ -340,7 +381,7 @@ func (s *Store) ListConversations(ctx context.Context, limit int) ([]*switchboar
 	rows, err := s.query(ctx, `SELECT `+listColumns+` FROM members m
 		JOIN conversations c ON c.id = m.conversation_id
 		WHERE m.domain = ? AND m.extension = ? AND m.hidden = 0
-		ORDER BY m.activity_at DESC LIMIT ?`, id.Domain, id.Extension, limit)
+		ORDER BY max(m.activity_at, c.activity_at) DESC LIMIT ?`, id.Domain, id.Extension, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list conversations: %w", err)
 	}
@@ -476,7 +517,7 @@ func (s *Store) AddMembers(ctx context.Context, convID string, exts []string) (*
 			return switchboard.Errorf(switchboard.EINVALID, "A conversation has at most %d members.", switchboard.MaxGroupMembers)
 		}
 		for _, ext := range added {
-			if _, err := w.exec(`INSERT INTO members (conversation_id, domain, extension, read_seq, activity_at) VALUES (?, ?, ?, ?, ?)`,
+			if _, err := w.exec(`INSERT INTO members (conversation_id, domain, extension, read_seq, activity_at, joined_event) VALUES (?, ?, ?, ?, ?, `+lastEventID+`)`,
 				c.ID, id.Domain, ext, c.LastSeq, w.tick); err != nil {
 				return fmt.Errorf("insert member: %w", err)
 			}
@@ -514,8 +555,8 @@ func (s *Store) RemoveMember(ctx context.Context, convID, ext string) (*switchbo
 			kind = switchboard.MessageMemberLeft
 		}
 		remaining := slices.DeleteFunc(slices.Clone(c.Members), func(e string) bool { return e == ext })
-		if _, err := w.exec(`DELETE FROM members WHERE conversation_id = ? AND extension = ?`, c.ID, ext); err != nil {
-			return fmt.Errorf("delete member: %w", err)
+		if err := w.removeMember(c.ID, ext); err != nil {
+			return err
 		}
 		c.Members = remaining
 		delete(c.Read, ext)

@@ -22,10 +22,47 @@ func (s *Store) EventsSince(ctx context.Context, cursor int64, limit int) ([]*sw
 	if cursor < pruned || cursor > last {
 		return nil, switchboard.ErrCursorExpired
 	}
-	rows, err := s.query(ctx, `SELECT e.id, e.type, e.conversation_id, e.data FROM event_recipients r
-		JOIN events e ON e.id = r.event_id
-		WHERE r.domain = ? AND r.extension = ? AND r.event_id > ?
-		ORDER BY r.event_id LIMIT ?`, id.Domain, id.Extension, cursor, limit)
+	// Windows of event ids, so that a resume from long ago reads the log
+	// in steps instead of every event after the cursor for each page.
+	var out []*switchboard.Event
+	for lo := cursor; len(out) < limit && lo < last; {
+		hi := min(lo+eventWindow, last)
+		page, err := s.eventsBetween(ctx, id, lo, hi, limit-len(out))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		lo = hi
+	}
+	return out, nil
+}
+
+// eventWindow is how many event ids EventsSince reads at a time (a
+// variable for the tests).
+var eventWindow int64 = 20_000
+
+// eventsBetween returns, in commit order, up to limit of the caller's events
+// with lo < id <= hi: those addressed to it (event_recipients) and those to
+// every member of a conversation it is a member of, from when it joined,
+// or was until it left (migration 008). Its memberships are found through
+// members_list and former_members, each conversation's events through
+// events_conversation.
+func (s *Store) eventsBetween(ctx context.Context, id switchboard.Identity, lo, hi int64, limit int) ([]*switchboard.Event, error) {
+	rows, err := s.query(ctx, `SELECT id, type, conversation_id, data FROM (
+			SELECT e.id, e.type, e.conversation_id, e.data FROM event_recipients r
+			JOIN events e ON e.id = r.event_id
+			WHERE r.domain = ?1 AND r.extension = ?2 AND r.event_id > ?3 AND r.event_id <= ?4
+		UNION ALL
+			SELECT e.id, e.type, e.conversation_id, e.data FROM members m
+			JOIN events e ON e.conversation_id = m.conversation_id AND e.to_members = 1
+				AND e.id > max(?3, m.joined_event) AND e.id <= ?4
+			WHERE m.domain = ?1 AND m.extension = ?2
+		UNION ALL
+			SELECT e.id, e.type, e.conversation_id, e.data FROM former_members f
+			JOIN events e ON e.conversation_id = f.conversation_id AND e.to_members = 1
+				AND e.id > max(?3, f.joined_event) AND e.id <= min(?4, f.left_event)
+			WHERE f.domain = ?1 AND f.extension = ?2 AND f.left_event > ?3
+		) ORDER BY id LIMIT ?5`, id.Domain, id.Extension, lo, hi, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
@@ -79,6 +116,9 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time) error {
 			}
 			if _, err := w.exec(`DELETE FROM event_recipients WHERE event_id > ? AND event_id <= ?`, pruned, through); err != nil {
 				return fmt.Errorf("prune event recipients: %w", err)
+			}
+			if _, err := w.exec(`DELETE FROM former_members WHERE left_event <= ?`, through); err != nil {
+				return fmt.Errorf("prune former members: %w", err)
 			}
 			if _, err := w.exec(`DELETE FROM events WHERE id > ? AND id <= ?`, pruned, through); err != nil {
 				return fmt.Errorf("prune events: %w", err)

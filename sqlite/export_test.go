@@ -1,7 +1,32 @@
 package sqlite
 
-import "time"
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"time"
+)
 
 // SlowSyncs makes every sync of the write-ahead log take at least d longer,
 // as on a slow disk. Call it right after Open, before any write.
 func SlowSyncs(s *Store, d time.Duration) { s.beforeSync = func() { time.Sleep(d) } }
+
+// MigrateTo creates the database at path with the migrations up to number
+// n only, as a store of that version left it.
+func MigrateTo(ctx context.Context, path string, n int) error {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	s := &Store{wdb: db, logger: slog.New(slog.DiscardHandler)}
+	return s.migrate(ctx, n)
+}
+
+// SetEventWindow sets how many event ids EventsSince reads at a time, and
+// returns a function that restores it.
+func SetEventWindow(n int64) func() {
+	old := eventWindow
+	eventWindow = n
+	return func() { eventWindow = old }
+}

@@ -133,19 +133,32 @@ func (w *wtx) insertMessage(id switchboard.Identity, c *switchboard.Conversation
 	if unread {
 		inc = 1
 	}
+	// The conversation moves to the top of its members' lists (migration
+	// 008: its activity_at, not each member's entry in members_list).
+	if _, err := w.exec(`UPDATE conversations SET activity_at = ? WHERE id = ?`, w.tick, c.ID); err != nil {
+		return fmt.Errorf("update conversation activity: %w", err)
+	}
 	// The others' unread counts grow; the sender has read up to here. One
-	// statement for every member.
+	// statement for every member, touching no indexed column, so that the
+	// members' rows (one page) are all it writes.
 	if _, err := w.exec(`UPDATE members SET
 			unread = CASE WHEN extension = ?1 THEN 0 ELSE unread + ?2 END,
-			read_seq = CASE WHEN extension = ?1 THEN ?3 ELSE read_seq END,
-			activity_at = ?4, hidden = 0
-		WHERE conversation_id = ?5`,
-		id.Extension, inc, m.Seq, w.tick, c.ID); err != nil {
+			read_seq = CASE WHEN extension = ?1 THEN ?3 ELSE read_seq END
+		WHERE conversation_id = ?4`,
+		id.Extension, inc, m.Seq, c.ID); err != nil {
 		return fmt.Errorf("update members: %w", err)
+	}
+	// Those who deleted it for themselves see it again; hidden is in
+	// members_list, so only their entries move (usually none).
+	if _, err := w.exec(`UPDATE members SET hidden = 0 WHERE conversation_id = ? AND hidden = 1`, c.ID); err != nil {
+		return fmt.Errorf("show conversation again: %w", err)
 	}
 	c.LastSeq, c.UpdatedAt = m.Seq, w.now
 	if c.Read != nil && c.IsMember(id.Extension) {
 		c.Read[id.Extension] = m.Seq
+	}
+	if slices.Equal(recipients, c.Members) {
+		return w.emitMembers(id.Domain, switchboard.EventMessageCreated, c, m)
 	}
 	return w.emit(id.Domain, switchboard.EventMessageCreated, c.ID, recipients, m)
 }
@@ -305,7 +318,7 @@ func (s *Store) EditMessage(ctx context.Context, convID, msgID, body string) (*s
 		t := w.now
 		m.Body, m.EditedAt = body, &t
 		out = m
-		return w.emit(id.Domain, switchboard.EventMessageUpdated, c.ID, c.Members, m)
+		return w.emitMembers(id.Domain, switchboard.EventMessageUpdated, c, m)
 	})
 	return out, err
 }
@@ -334,7 +347,7 @@ func (s *Store) DeleteMessage(ctx context.Context, convID, msgID string) (*switc
 		t := w.now
 		m.Body, m.Attachments, m.Deleted, m.EditedAt = "", []*switchboard.Attachment{}, true, &t
 		out = m
-		return w.emit(id.Domain, switchboard.EventMessageUpdated, c.ID, c.Members, m)
+		return w.emitMembers(id.Domain, switchboard.EventMessageUpdated, c, m)
 	})
 	return out, err
 }

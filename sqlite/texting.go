@@ -172,8 +172,8 @@ func (w *wtx) syncMembers(domain, convID string, exts []string) error {
 	}
 	for _, old := range c.Members {
 		if !slices.Contains(exts, old) {
-			if _, err := w.exec(`DELETE FROM members WHERE conversation_id = ? AND extension = ?`, c.ID, old); err != nil {
-				return fmt.Errorf("delete member: %w", err)
+			if err := w.removeMember(c.ID, old); err != nil {
+				return err
 			}
 			if err := w.emit(domain, switchboard.EventConversationDeleted, c.ID, []string{old}, map[string]string{"id": c.ID}); err != nil {
 				return err
@@ -182,7 +182,7 @@ func (w *wtx) syncMembers(domain, convID string, exts []string) error {
 	}
 	for _, ext := range exts {
 		if !c.IsMember(ext) {
-			if _, err := w.exec(`INSERT INTO members (conversation_id, domain, extension, read_seq, activity_at) VALUES (?, ?, ?, ?, ?)`,
+			if _, err := w.exec(`INSERT INTO members (conversation_id, domain, extension, read_seq, activity_at, joined_event) VALUES (?, ?, ?, ?, ?, `+lastEventID+`)`,
 				c.ID, domain, ext, c.LastSeq, w.tick); err != nil {
 				return fmt.Errorf("insert member: %w", err)
 			}
@@ -724,5 +724,5 @@ func (w *wtx) updateSMSStatus(msgID string) error {
 	if _, err := w.loadMembers(c, ""); err != nil {
 		return err
 	}
-	return w.emit(domain, switchboard.EventMessageUpdated, c.ID, c.Members, m)
+	return w.emitMembers(domain, switchboard.EventMessageUpdated, c, m)
 }
