@@ -162,6 +162,10 @@ func (s *Store) BulkMessages(ctx context.Context, msgs []*switchboard.Message) e
 			if _, err := w.exec(`UPDATE conversations SET activity_at = ? WHERE id = ?`, w.s.tick, id); err != nil {
 				return fmt.Errorf("bulk message: update conversation: %w", err)
 			}
+			w.tick = w.s.tick
+			if err := w.touchMembers(id); err != nil {
+				return fmt.Errorf("bulk message: %w", err)
+			}
 			if _, err := w.exec(`UPDATE members SET unread = unread + ? WHERE conversation_id = ? AND extension <> ?`,
 				l.count, id, l.sender); err != nil {
 				return fmt.Errorf("bulk message: update members: %w", err)

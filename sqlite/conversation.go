@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"container/heap"
 	"context"
 	"database/sql"
 	"errors"
@@ -373,48 +374,107 @@ func (s *Store) FindConversation(ctx context.Context, convID string) (*switchboa
 }
 
 // ListConversations implements switchboard.ChatStore.
+//
+// A conversation's place in a member's list is the later of the member's
+// activity_at (when it joined, or saw the conversation again) and the
+// conversation's (its last message). A message moves only the
+// conversation's, and a member's own (its entry in members_list) only
+// when it lags by more than activitySlack: so members_list is nearly in
+// list order, and reading it in its order can stop at the first entry
+// that, even activitySlack later, could not enter the list.
 func (s *Store) ListConversations(ctx context.Context, limit int) ([]*switchboard.Conversation, error) {
 	id, err := identity(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.query(ctx, `SELECT `+listColumns+` FROM members m
+	if limit <= 0 {
+		return []*switchboard.Conversation{}, nil
+	}
+	rows, err := s.query(ctx, `SELECT `+listColumns+`, m.activity_at, c.activity_at FROM members m
 		JOIN conversations c ON c.id = m.conversation_id
 		WHERE m.domain = ? AND m.extension = ? AND m.hidden = 0
-		ORDER BY max(m.activity_at, c.activity_at) DESC LIMIT ?`, id.Domain, id.Extension, limit)
+		ORDER BY m.activity_at DESC`, id.Domain, id.Extension)
 	if err != nil {
 		return nil, fmt.Errorf("list conversations: %w", err)
 	}
 	defer rows.Close()
-	return scanConversations(rows)
+	// best holds the limit latest conversations seen so far, a min-heap
+	// by place.
+	best := &rankedConvs{}
+	for rows.Next() {
+		var own, conv int64
+		c, err := scanListRow(rows, &own, &conv)
+		if err != nil {
+			return nil, err
+		}
+		if best.Len() == limit && (*best)[0].at > own+activitySlack {
+			break
+		}
+		r := rankedConv{c, max(own, conv)}
+		if best.Len() < limit {
+			heap.Push(best, r)
+		} else if r.before((*best)[0]) {
+			(*best)[0] = r
+			heap.Fix(best, 0)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list conversations: %w", err)
+	}
+	slices.SortFunc(*best, func(a, b rankedConv) int {
+		if a.before(b) {
+			return -1
+		}
+		return 1
+	})
+	out := make([]*switchboard.Conversation, len(*best))
+	for i, r := range *best {
+		out[i] = r.c
+	}
+	return out, nil
+}
+
+// activitySlack is how far, in microseconds, a member's activity_at may lag
+// its conversation's before a message moves it too (a minute: at most one
+// write of a member's list entry per conversation and minute; a variable
+// for the tests).
+var activitySlack int64 = 60_000_000
+
+// rankedConv is a conversation and its place in a list (a tick).
+type rankedConv struct {
+	c  *switchboard.Conversation
+	at int64
+}
+
+// before says whether r comes before o in a list: later first, then by id.
+func (r rankedConv) before(o rankedConv) bool {
+	if r.at != o.at {
+		return r.at > o.at
+	}
+	return r.c.ID < o.c.ID
+}
+
+// rankedConvs is a heap whose top is the conversation that comes last.
+type rankedConvs []rankedConv
+
+func (h rankedConvs) Len() int           { return len(h) }
+func (h rankedConvs) Less(i, j int) bool { return h[j].before(h[i]) }
+func (h rankedConvs) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *rankedConvs) Push(x any)        { *h = append(*h, x.(rankedConv)) }
+func (h *rankedConvs) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // scanConversations reads rows of listColumns.
 func scanConversations(rows *sql.Rows) ([]*switchboard.Conversation, error) {
 	out := []*switchboard.Conversation{}
 	for rows.Next() {
-		c := &switchboard.Conversation{}
-		var created, updated, clearedSeq int64
-		var external, lastMessage string
-		var members sql.NullString
-		if err := rows.Scan(&c.ID, &c.Kind, &c.Name, &c.Direct, &c.CreatedBy, &created, &updated, &c.LastSeq,
-			&c.TextingNumber, &external, &lastMessage, &c.Unread, &c.LastReadSeq, &clearedSeq, &members); err != nil {
-			return nil, fmt.Errorf("scan conversation: %w", err)
-		}
-		c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
-		if external != "" {
-			c.External = strings.Split(external, ",")
-		}
-		if err := parseMembers(c, members.String); err != nil {
+		c, err := scanListRow(rows)
+		if err != nil {
 			return nil, err
-		}
-		// The last message is the viewer's unless it deleted the
-		// conversation for itself after it (cleared_seq).
-		if c.LastSeq > clearedSeq && lastMessage != "" {
-			var err error
-			if c.LastMessage, err = unpackMessage(c.ID, c.LastSeq, lastMessage); err != nil {
-				return nil, fmt.Errorf("scan last message: %w", err)
-			}
 		}
 		out = append(out, c)
 	}
@@ -422,6 +482,34 @@ func scanConversations(rows *sql.Rows) ([]*switchboard.Conversation, error) {
 		return nil, fmt.Errorf("list conversations: %w", err)
 	}
 	return out, nil
+}
+
+// scanListRow reads a row of listColumns, and extra columns after them.
+func scanListRow(rows *sql.Rows, extra ...any) (*switchboard.Conversation, error) {
+	c := &switchboard.Conversation{}
+	var created, updated, clearedSeq int64
+	var external, lastMessage string
+	var members sql.NullString
+	if err := rows.Scan(append([]any{&c.ID, &c.Kind, &c.Name, &c.Direct, &c.CreatedBy, &created, &updated, &c.LastSeq,
+		&c.TextingNumber, &external, &lastMessage, &c.Unread, &c.LastReadSeq, &clearedSeq, &members}, extra...)...); err != nil {
+		return nil, fmt.Errorf("scan conversation: %w", err)
+	}
+	c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
+	if external != "" {
+		c.External = strings.Split(external, ",")
+	}
+	if err := parseMembers(c, members.String); err != nil {
+		return nil, err
+	}
+	// The last message is the viewer's unless it deleted the conversation
+	// for itself after it (cleared_seq).
+	if c.LastSeq > clearedSeq && lastMessage != "" {
+		var err error
+		if c.LastMessage, err = unpackMessage(c.ID, c.LastSeq, lastMessage); err != nil {
+			return nil, fmt.Errorf("scan last message: %w", err)
+		}
+	}
+	return c, nil
 }
 
 // DeleteConversation implements switchboard.ChatStore.

@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/switchboard-chat/switchboard"
 	"github.com/switchboard-chat/switchboard/sqlite"
@@ -175,4 +177,96 @@ func TestEventsSinceInWindows(t *testing.T) {
 		}
 		restore()
 	}
+}
+
+// TestListOrderWithLaggingEntries checks that the list is in the order of
+// the conversations' last messages, newest first, for any length, when
+// the members' entries it reads in order lag their conversations (a slack
+// of 20 ms here, so that messages a few milliseconds apart leave some
+// entries behind and move others); a conversation deleted for oneself
+// comes back on top with its next message.
+func TestListOrderWithLaggingEntries(t *testing.T) {
+	bg := context.Background()
+	defer sqlite.SetActivitySlack(20_000)()
+	s := mustOpen(t, filepath.Join(t.TempDir(), "db.sqlite"), nil)
+	if err := s.CreateDomain(bg, &switchboard.Domain{Name: "acme.example", DisplayName: "Acme"}); err != nil {
+		t.Fatal(err)
+	}
+	as := func(ext string) context.Context {
+		return switchboard.NewContextWithIdentity(bg, switchboard.Identity{Domain: "acme.example", Extension: ext, Level: switchboard.LevelBasic})
+	}
+	const n = 40
+	var order []string // newest first
+	for i := range n + 1 {
+		ext := fmt.Sprint(101 + i)
+		if err := s.CreateUser(bg, &switchboard.User{Domain: "acme.example", Extension: ext, Name: "User " + ext, Level: switchboard.LevelBasic, PasswordHash: "h"}); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			continue
+		}
+		c := &switchboard.Conversation{Direct: true, Members: []string{ext}}
+		if _, err := s.CreateConversation(as("101"), c); err != nil {
+			t.Fatal(err)
+		}
+		order = append([]string{c.ID}, order...)
+	}
+	moveUp := func(id string) {
+		order = append([]string{id}, slices.DeleteFunc(order, func(o string) bool { return o == id })...)
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, limit := range []int{1, 2, 7, 20, n, 200} {
+			list, err := s.ListConversations(as("101"), limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, c := range list {
+				got = append(got, c.ID)
+			}
+			if want := order[:min(limit, len(order))]; !slices.Equal(got, want) {
+				t.Fatalf("%s: ListConversations(%d) = %v, want %v", when, limit, got, want)
+			}
+		}
+	}
+	check("before any message")
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 150 {
+		k := rng.IntN(n)
+		if rng.IntN(3) == 0 {
+			k = rng.IntN(5) // some conversations are busier
+		}
+		convID := order[len(order)-1-k%len(order)]
+		from := "101"
+		if rng.IntN(2) == 0 {
+			c, err := s.FindConversation(as("101"), convID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			from = c.Members[1]
+		}
+		if _, err := s.SendMessage(as(from), &switchboard.Message{ConversationID: convID, Body: fmt.Sprint("m", i)}); err != nil {
+			t.Fatal(err)
+		}
+		moveUp(convID)
+		check(fmt.Sprintf("after message %d", i))
+		time.Sleep(time.Duration(rng.IntN(2000)) * time.Microsecond)
+	}
+	check("after the messages")
+	gone := order[3]
+	if err := s.DeleteConversation(as("101"), gone); err != nil {
+		t.Fatal(err)
+	}
+	order = slices.DeleteFunc(order, func(o string) bool { return o == gone })
+	check("after deleting one")
+	c, err := s.FindConversation(as("101"), gone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SendMessage(as(c.Members[1]), &switchboard.Message{ConversationID: gone, Body: "back"}); err != nil {
+		t.Fatal(err)
+	}
+	order = append([]string{gone}, order...)
+	check("after a message in the deleted one")
 }

@@ -30,3 +30,11 @@ func SetEventWindow(n int64) func() {
 	eventWindow = n
 	return func() { eventWindow = old }
 }
+
+// SetActivitySlack sets how far (µs) a member's list entry may lag its
+// conversation, and returns a function that restores it.
+func SetActivitySlack(us int64) func() {
+	old := activitySlack
+	activitySlack = us
+	return func() { activitySlack = old }
+}

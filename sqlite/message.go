@@ -148,10 +148,12 @@ func (w *wtx) insertMessage(id switchboard.Identity, c *switchboard.Conversation
 		id.Extension, inc, m.Seq, c.ID); err != nil {
 		return fmt.Errorf("update members: %w", err)
 	}
-	// Those who deleted it for themselves see it again; hidden is in
-	// members_list, so only their entries move (usually none).
-	if _, err := w.exec(`UPDATE members SET hidden = 0 WHERE conversation_id = ? AND hidden = 1`, c.ID); err != nil {
-		return fmt.Errorf("show conversation again: %w", err)
+	// Those who deleted it for themselves see it again, and entries in
+	// members_list that lag the conversation by more than activitySlack
+	// move up (ListConversations); only these entries are written,
+	// usually none.
+	if err := w.touchMembers(c.ID); err != nil {
+		return err
 	}
 	c.LastSeq, c.UpdatedAt = m.Seq, w.now
 	if c.Read != nil && c.IsMember(id.Extension) {
@@ -161,6 +163,18 @@ func (w *wtx) insertMessage(id switchboard.Identity, c *switchboard.Conversation
 		return w.emitMembers(id.Domain, switchboard.EventMessageCreated, c, m)
 	}
 	return w.emit(id.Domain, switchboard.EventMessageCreated, c.ID, recipients, m)
+}
+
+// touchMembers shows conversation convID again to the members who deleted
+// it for themselves and moves the members' activity_at to now where it lags
+// by more than activitySlack: what keeps members_list in nearly the order
+// of ListConversations.
+func (w *wtx) touchMembers(convID string) error {
+	if _, err := w.exec(`UPDATE members SET hidden = 0, activity_at = ?1 WHERE conversation_id = ?2 AND (hidden = 1 OR activity_at < ?3)`,
+		w.tick, convID, w.tick-activitySlack); err != nil {
+		return fmt.Errorf("update members' activity: %w", err)
+	}
+	return nil
 }
 
 // appendSystem adds a system message and announces the changed
