@@ -127,6 +127,7 @@ func (s *Store) BulkMessages(ctx context.Context, msgs []*switchboard.Message) e
 		count  int
 	}
 	return s.write(ctx, func(w *wtx) error {
+		clear(w.s.convs)
 		lasts := map[string]*last{}
 		var order []string
 		for _, m := range msgs {

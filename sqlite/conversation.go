@@ -57,6 +57,8 @@ func (w *wtx) convWith(id switchboard.Identity, convID, clientID string) (*switc
 	// One row: the conversation, the caller's own member row (no row if
 	// the caller is not a member), every member with its read marker
 	// packed as in the list, and the earlier message's seq.
+	// The write may change the conversation: sends read it afresh.
+	w.forget(convID)
 	var members sql.NullString
 	var self member
 	var prev sql.NullInt64
@@ -104,6 +106,8 @@ var errConvNotFound = switchboard.Errorf(switchboard.ENOTFOUND, "Conversation no
 // loadMembers sets c.Members and c.Read, and returns the row of ext (nil if
 // ext is not a member), in one read of the conversation's members.
 func (w *wtx) loadMembers(c *switchboard.Conversation, ext string) (*member, error) {
+	// The write may change the conversation: sends read it afresh.
+	w.forget(c.ID)
 	rows, err := w.query(`SELECT extension, read_seq, unread, cleared_seq, hidden FROM members WHERE conversation_id = ? ORDER BY extension`, c.ID)
 	if err != nil {
 		return nil, fmt.Errorf("list members: %w", err)

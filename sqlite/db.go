@@ -104,6 +104,10 @@ type Store struct {
 	beforeSync func()
 
 	stats writerStats
+
+	// convs caches chat conversations for sends (convcache.go). Writer
+	// goroutine only.
+	convs map[string]*cachedConv
 }
 
 // writerStats count what the writer did, for WriterStats.
@@ -181,6 +185,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		authDone: make(chan struct{}),
 		rstmts:   map[string]*sql.Stmt{},
 		wstmts:   map[string]*sql.Stmt{},
+		convs:    map[string]*cachedConv{},
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -368,6 +373,9 @@ type wtx struct {
 	// write, even within one batch or one millisecond.
 	tick int64
 	op   *op
+	// touched are the conversations whose cache entries the write filled
+	// or moved, forgotten if it fails (convcache.go).
+	touched []string
 }
 
 func (w *wtx) exec(query string, args ...any) (sql.Result, error) {
@@ -548,6 +556,7 @@ func (s *Store) run(round []*op) {
 		// write and the rest of the round (the earlier ones are held).
 		abort := func(err error) {
 			bw.exec("ROLLBACK")
+			clear(s.convs)
 			s.txOpen = false
 			fail(s.held, err)
 			fail(round[i:], err)
@@ -561,6 +570,9 @@ func (s *Store) run(round []*op) {
 		w := &wtx{s: s, ctx: ctx, now: now, tick: s.tick, op: o}
 		if o.err = o.fn(w); o.err != nil {
 			o.events = nil
+			for _, id := range w.touched {
+				delete(s.convs, id)
+			}
 			if _, err := bw.exec("ROLLBACK TO op"); err != nil {
 				abort(fmt.Errorf("rollback to savepoint: %w", err))
 				return
@@ -606,6 +618,7 @@ func (s *Store) commitHeld() {
 	if err != nil {
 		// A failed COMMIT can leave the transaction open.
 		bw.exec("ROLLBACK")
+		clear(s.convs)
 		fail(batch, fmt.Errorf("commit: %w", err))
 		return
 	}

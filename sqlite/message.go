@@ -122,10 +122,21 @@ func (w *wtx) insertMessage(id switchboard.Identity, c *switchboard.Conversation
 	if err != nil {
 		return fmt.Errorf("encode targets: %w", err)
 	}
-	if _, err := w.exec(`INSERT INTO messages (`+messageColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, ?, ?)`,
+	// A message with the client_id of one of the sender's earlier ones in
+	// the conversation is not inserted (the unique index
+	// messages_client_id checks it anyway, so the check costs no lookup
+	// of its own).
+	res, err := w.exec(`INSERT INTO messages (`+messageColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, ?, ?)
+		ON CONFLICT (conversation_id, sender, client_id) WHERE client_id <> '' DO NOTHING`,
 		m.ConversationID, m.Seq, m.ID, m.ClientID, m.Sender, m.Body, attachments, m.Kind, targets, m.Name,
-		ms(m.CreatedAt), m.Status, m.Error); err != nil {
+		ms(m.CreatedAt), m.Status, m.Error)
+	if err != nil {
 		return fmt.Errorf("insert message: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("insert message: %w", err)
+	} else if n == 0 {
+		return errDuplicate
 	}
 	// The trigger messages_last_insert (migration 006) has moved the
 	// conversation's last_seq, last message and updated_at.
@@ -151,9 +162,19 @@ func (w *wtx) insertMessage(id switchboard.Identity, c *switchboard.Conversation
 	// Those who deleted it for themselves see it again, and entries in
 	// members_list that lag the conversation by more than activitySlack
 	// move up (ListConversations); only these entries are written,
-	// usually none.
-	if err := w.touchMembers(c.ID); err != nil {
-		return err
+	// usually none, and a cached conversation tells when there are none.
+	cc := w.s.convs[c.ID]
+	if cc == nil || cc.hidden || cc.oldestActivity < w.tick-activitySlack {
+		if err := w.touchMembers(c.ID); err != nil {
+			return err
+		}
+	}
+	if cc != nil {
+		w.touched = append(w.touched, c.ID)
+		cc.lastSeq = m.Seq
+		if cc.hidden || cc.oldestActivity < w.tick-activitySlack {
+			cc.hidden, cc.oldestActivity = false, w.tick
+		}
 	}
 	c.LastSeq, c.UpdatedAt = m.Seq, w.now
 	if c.Read != nil && c.IsMember(id.Extension) {
@@ -203,6 +224,15 @@ func (s *Store) SendMessage(ctx context.Context, m *switchboard.Message) (bool, 
 	}
 	var created bool
 	err = s.write(ctx, func(w *wtx) error {
+		if len(m.Attachments) == 0 {
+			cc, err := w.cachedConv(id, m.ConversationID)
+			if err != nil {
+				return err
+			} else if cc != nil {
+				created, err = w.sendText(id, cc, m)
+				return err
+			}
+		}
 		c, _, prevSeq, err := w.convWith(id, m.ConversationID, m.ClientID)
 		if err != nil {
 			return err
@@ -240,6 +270,28 @@ func (s *Store) SendMessage(ctx context.Context, m *switchboard.Message) (bool, 
 		return nil
 	})
 	return created, err
+}
+
+// errDuplicate is insertMessage's: the sender sent a message with this
+// client_id to the conversation before.
+var errDuplicate = errors.New("duplicate client_id")
+
+// sendText appends text message m to the cached chat conversation cc, or
+// finds the sender's earlier message with m's client_id (then it returns
+// false and sets *m to that message).
+func (w *wtx) sendText(id switchboard.Identity, cc *cachedConv, m *switchboard.Message) (bool, error) {
+	c := &switchboard.Conversation{ID: m.ConversationID, Kind: switchboard.KindChat, Members: cc.members, LastSeq: cc.lastSeq}
+	err := w.insertMessage(id, c, m, true, cc.members)
+	if !errors.Is(err, errDuplicate) {
+		return err == nil, err
+	}
+	prev, err := scanMessage(w.queryRow(`SELECT `+messageColumns+` FROM messages WHERE conversation_id = ? AND sender = ? AND client_id = ? AND client_id <> ''`,
+		m.ConversationID, id.Extension, m.ClientID))
+	if err != nil {
+		return false, fmt.Errorf("find message by client id: %w", err)
+	}
+	*m = *prev
+	return false, nil
 }
 
 // ListMessages implements switchboard.ChatStore.

@@ -126,6 +126,15 @@ func testAddMembers(t *testing.T, s Store, rec *Recorder) {
 	if evs := f.since(t, a103, 0); len(evs) == 0 {
 		t.Errorf("EventsSince(0) by 103 = none, want the events of being added")
 	}
+	// The new member can send, and its messages, like the others', reach
+	// every member.
+	for _, ctx := range []context.Context{a103, a101} {
+		n := rec.Len()
+		m := f.send(t, ctx, g.ID, "with 103")
+		if diff := cmp.Diff([]ev{{switchboard.EventMessageCreated, g.ID, all}}, gist(rec.Since(n))); diff != "" {
+			t.Errorf("SendMessage by %s after AddMembers events mismatch (-want +got):\n%s", m.Sender, diff)
+		}
+	}
 
 	// Adding members again changes nothing.
 	n = rec.Len()
@@ -139,8 +148,8 @@ func testAddMembers(t *testing.T, s Store, rec *Recorder) {
 	if got := rec.Since(n); len(got) != 0 {
 		t.Errorf("AddMembers(members already) published %v, want nothing", gist(got))
 	}
-	if got := seqs(f.messages(t, a101, g.ID)); !cmp.Equal(got, []int64{1, 2}) {
-		t.Errorf("ListMessages after adding members again = %v, want [1 2]", got)
+	if got := seqs(f.messages(t, a101, g.ID)); !cmp.Equal(got, []int64{1, 2, 3, 4}) {
+		t.Errorf("ListMessages after adding members again = %v, want [1 2 3 4]", got)
 	}
 
 	d := f.direct(t, a101, "102")

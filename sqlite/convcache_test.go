@@ -1,0 +1,93 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/switchboard-chat/switchboard"
+	"github.com/switchboard-chat/switchboard/storetest"
+)
+
+// TestSendFailingAfterItsInsert checks that a send that fails after its
+// message was inserted (here the event log refuses it, a real SQLite
+// error raised by a trigger) leaves nothing behind: the writer's cached
+// conversation forgets the message with the rest of the write, so the next
+// send takes the seq the failed one did not get, the history has no gap,
+// and only the stored messages are announced. It does so for a write alone
+// in its transaction and for one beside others.
+func TestSendFailingAfterItsInsert(t *testing.T) {
+	bg := context.Background()
+	path := filepath.Join(t.TempDir(), "db.sqlite")
+	rec := &storetest.Recorder{}
+	s := mustOpen(t, path, rec)
+	conv := bulkFixture(t, s, 2)[0]
+	ctx := switchboard.NewContextWithIdentity(bg, switchboard.Identity{Domain: "bulk.example", Extension: conv.Members[0]})
+	send := func(body string) (*switchboard.Message, error) {
+		m := &switchboard.Message{ConversationID: conv.ID, Body: body, ClientID: body}
+		_, err := s.SendMessage(ctx, m)
+		return m, err
+	}
+	if _, err := send("first"); err != nil {
+		t.Fatalf("SendMessage(first) = %v", err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TRIGGER refuse AFTER INSERT ON events WHEN instr(CAST(NEW.data AS TEXT), 'boom') > 0 BEGIN SELECT RAISE(ABORT, 'refused'); END`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := send("boom"); err == nil {
+		t.Fatalf("SendMessage(boom) = nil, want the trigger's error")
+	}
+	m, err := send("second")
+	if err != nil {
+		t.Fatalf("SendMessage(second) = %v", err)
+	}
+	if m.Seq != 2 {
+		t.Errorf("SendMessage(second): seq %d, want 2", m.Seq)
+	}
+	// Beside others: the failing send shares a transaction.
+	done := make(chan error, 3)
+	for _, body := range []string{"third", "boom again", "fourth"} {
+		go func() { _, err := send(body); done <- err }()
+	}
+	failed := 0
+	for range 3 {
+		if err := <-done; err != nil {
+			failed++
+		}
+	}
+	if failed != 1 {
+		t.Errorf("%d of three concurrent sends failed, want 1", failed)
+	}
+	if _, err := send("fifth"); err != nil {
+		t.Fatalf("SendMessage(fifth) = %v", err)
+	}
+	page, err := s.ListMessages(ctx, conv.ID, switchboard.MessageQuery{Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []int64
+	var bodies []string
+	for _, m := range page {
+		seqs = append(seqs, m.Seq)
+		bodies = append(bodies, m.Body)
+	}
+	if want := []int64{1, 2, 3, 4, 5}; !slices.Equal(seqs, want) {
+		t.Errorf("history seqs = %v (%q), want %v", seqs, bodies, want)
+	}
+	var published []string
+	for _, e := range rec.Events() {
+		if e.Type == switchboard.EventMessageCreated {
+			published = append(published, string(e.Data))
+		}
+	}
+	if len(published) != 5 {
+		t.Errorf("%d message.created events published, want 5: %q", len(published), published)
+	}
+}
