@@ -125,6 +125,7 @@ func (s *Store) BulkMessages(ctx context.Context, msgs []*switchboard.Message) e
 		at     time.Time
 		sender string
 		count  int
+		msg    *switchboard.Message
 	}
 	return s.write(ctx, func(w *wtx) error {
 		clear(w.s.convs)
@@ -150,19 +151,20 @@ func (s *Store) BulkMessages(ctx context.Context, msgs []*switchboard.Message) e
 				m.ConversationID, m.Seq, m.ID, m.ClientID, m.Sender, m.Body, m.Kind, ms(m.CreatedAt)); err != nil {
 				return fmt.Errorf("bulk message: %w", err)
 			}
-			l.at, l.sender = m.CreatedAt, m.Sender
+			l.at, l.sender, l.msg = m.CreatedAt, m.Sender, m
 			l.count++
 		}
 		for _, id := range order {
 			l := lasts[id]
-			// The conversation's last message moved with each insert (the
-			// trigger messages_last_insert, as for a send).
+			// The conversation's last message and activity move as for a
+			// send (insertMessage).
 			w.s.tick = max(w.s.tick+1, l.at.UnixMicro())
-			// Approximate unread counts: every bulk message counts as unread
-			// for the members other than the last sender.
-			if _, err := w.exec(`UPDATE conversations SET activity_at = ? WHERE id = ?`, w.s.tick, id); err != nil {
+			if _, err := w.exec(`UPDATE conversations SET last_seq = ?, last_message_id = ?, updated_at = ?, last_message = ?, activity_at = ? WHERE id = ?`,
+				l.seq, l.msg.ID, ms(l.at), packMessage(l.msg, "", ""), w.s.tick, id); err != nil {
 				return fmt.Errorf("bulk message: update conversation: %w", err)
 			}
+			// Approximate unread counts: every bulk message counts as unread
+			// for the members other than the last sender.
 			w.tick = w.s.tick
 			if err := w.touchMembers(id); err != nil {
 				return fmt.Errorf("bulk message: %w", err)

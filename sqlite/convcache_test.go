@@ -91,3 +91,64 @@ func TestSendFailingAfterItsInsert(t *testing.T) {
 		t.Errorf("%d message.created events published, want 5: %q", len(published), published)
 	}
 }
+
+// TestPackedLastMessage checks that the copy of the last message that a
+// send packs on its conversation's row (migration 009) is byte for byte
+// what the view message_packed makes of the stored message (the packing
+// that edits, deletes and delivery statuses still use), for text with
+// separators and characters of several bytes, for system messages with
+// targets and a name, and for messages seeded by the bulk path.
+func TestPackedLastMessage(t *testing.T) {
+	bg := context.Background()
+	path := filepath.Join(t.TempDir(), "db.sqlite")
+	s := mustOpen(t, path, nil)
+	convs := bulkFixture(t, s, 6)
+	ctx := switchboard.NewContextWithIdentity(bg, switchboard.Identity{Domain: "bulk.example", Extension: "101"})
+	for _, body := range []string{"hello", "12:34:5:", "ünïcödé — ✓ 🎉", "line one\nline two"} {
+		if _, err := s.SendMessage(ctx, &switchboard.Message{ConversationID: convs[0].ID, Body: body, ClientID: body}); err != nil {
+			t.Fatalf("SendMessage(%q) = %v", body, err)
+		}
+	}
+	g := &switchboard.Conversation{Name: "Ops: night shift", Members: []string{"102", "103"}}
+	if _, err := s.CreateConversation(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddMembers(ctx, g.ID, []string{"104", "105"}); err != nil {
+		t.Fatal(err)
+	}
+	r := &switchboard.Conversation{Name: "Renamed: ✓", Members: []string{"102", "106"}}
+	if _, err := s.CreateConversation(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RenameConversation(ctx, r.ID, "Renamed again: ✓✓"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.BulkMessages(bg, []*switchboard.Message{{ConversationID: convs[1].ID, Sender: convs[1].Members[0], Body: "bulk: ✓"}}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT c.id, c.last_message, p.packed FROM conversations c
+		JOIN message_packed p ON p.conversation_id = c.id AND p.seq = c.last_seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var id, got, want string
+		if err := rows.Scan(&id, &got, &want); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if got != want {
+			t.Errorf("conversation %s: last_message = %q, want %q", id, got, want)
+		}
+	}
+	if n != 4 {
+		t.Errorf("%d conversations with messages, want 4", n)
+	}
+}

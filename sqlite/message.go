@@ -92,6 +92,23 @@ func unpackMessage(convID string, seq int64, packed string) (*switchboard.Messag
 	return m, nil
 }
 
+// packMessage packs new message m (never edited, not deleted) as the view
+// message_packed does (migration 006), attachments and targets encoded by
+// encodeList.
+func packMessage(m *switchboard.Message, attachments, targets string) string {
+	var b strings.Builder
+	field := func(s string) {
+		b.WriteString(strconv.Itoa(len(s)))
+		b.WriteByte(':')
+		b.WriteString(s)
+	}
+	for _, f := range [...]string{m.ID, m.ClientID, m.Sender, m.Body, attachments, m.Kind, targets, m.Name,
+		strconv.FormatInt(ms(m.CreatedAt), 10), "", "0", m.Status, m.Error} {
+		field(f)
+	}
+	return b.String()
+}
+
 func encodeList[T any](v []T) (string, error) {
 	if len(v) == 0 {
 		return "", nil
@@ -138,16 +155,17 @@ func (w *wtx) insertMessage(id switchboard.Identity, c *switchboard.Conversation
 	} else if n == 0 {
 		return errDuplicate
 	}
-	// The trigger messages_last_insert (migration 006) has moved the
-	// conversation's last_seq, last message and updated_at.
+	// The message is the conversation's last (its copy packed on the row,
+	// migration 009), and the conversation moves to the top of its
+	// members' lists (migration 008: its activity_at, not each member's
+	// entry in members_list).
+	if _, err := w.exec(`UPDATE conversations SET last_seq = ?, last_message_id = ?, updated_at = ?, last_message = ?, activity_at = ? WHERE id = ?`,
+		m.Seq, m.ID, ms(m.CreatedAt), packMessage(m, attachments, targets), w.tick, c.ID); err != nil {
+		return fmt.Errorf("update conversation: %w", err)
+	}
 	inc := 0
 	if unread {
 		inc = 1
-	}
-	// The conversation moves to the top of its members' lists (migration
-	// 008: its activity_at, not each member's entry in members_list).
-	if _, err := w.exec(`UPDATE conversations SET activity_at = ? WHERE id = ?`, w.tick, c.ID); err != nil {
-		return fmt.Errorf("update conversation activity: %w", err)
 	}
 	// The others' unread counts grow; the sender has read up to here. One
 	// statement for every member, touching no indexed column, so that the
