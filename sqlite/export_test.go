@@ -38,3 +38,6 @@ func SetActivitySlack(us int64) func() {
 	activitySlack = us
 	return func() { activitySlack = old }
 }
+
+// NoMutex says why connections keep their own mutex, nil if they do not.
+func NoMutex() error { return noMutex }
