@@ -70,13 +70,21 @@ func installMutexMethods() error {
 		lib.Xsqlite3_initialize(tls)
 		return fmt.Errorf("SQLite has no mutex methods to wrap")
 	}
-	m.FxMutexAlloc = *(*uintptr)(unsafe.Pointer(&struct{ f func(*libc.TLS, int32) uintptr }{mutexAlloc}))
+	m.FxMutexAlloc = *(*uintptr)(unsafe.Pointer(&struct {
+		f func(*libc.TLS, int32) uintptr
+	}{mutexAlloc}))
 	m.FxMutexFree = *(*uintptr)(unsafe.Pointer(&struct{ f func(*libc.TLS, uintptr) }{mutexFree}))
 	m.FxMutexEnter = *(*uintptr)(unsafe.Pointer(&struct{ f func(*libc.TLS, uintptr) }{mutexEnter}))
-	m.FxMutexTry = *(*uintptr)(unsafe.Pointer(&struct{ f func(*libc.TLS, uintptr) int32 }{mutexTry}))
+	m.FxMutexTry = *(*uintptr)(unsafe.Pointer(&struct {
+		f func(*libc.TLS, uintptr) int32
+	}{mutexTry}))
 	m.FxMutexLeave = *(*uintptr)(unsafe.Pointer(&struct{ f func(*libc.TLS, uintptr) }{mutexLeave}))
-	m.FxMutexHeld = *(*uintptr)(unsafe.Pointer(&struct{ f func(*libc.TLS, uintptr) int32 }{mutexHeld}))
-	m.FxMutexNotheld = *(*uintptr)(unsafe.Pointer(&struct{ f func(*libc.TLS, uintptr) int32 }{mutexNotheld}))
+	m.FxMutexHeld = *(*uintptr)(unsafe.Pointer(&struct {
+		f func(*libc.TLS, uintptr) int32
+	}{mutexHeld}))
+	m.FxMutexNotheld = *(*uintptr)(unsafe.Pointer(&struct {
+		f func(*libc.TLS, uintptr) int32
+	}{mutexNotheld}))
 	set := libc.NewVaList(uintptr(unsafe.Pointer(m)))
 	defer libc.Xfree(tls, set)
 	rc := lib.Xsqlite3_config(tls, lib.SQLITE_CONFIG_MUTEX, set)
