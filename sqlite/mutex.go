@@ -70,21 +70,13 @@ func installMutexMethods() error {
 		lib.Xsqlite3_initialize(tls)
 		return fmt.Errorf("SQLite has no mutex methods to wrap")
 	}
-	m.FxMutexAlloc = *(*uintptr)(unsafe.Pointer(&struct {
-		f func(*libc.TLS, int32) uintptr
-	}{mutexAlloc}))
-	m.FxMutexFree = *(*uintptr)(unsafe.Pointer(&struct{ f func(*libc.TLS, uintptr) }{mutexFree}))
-	m.FxMutexEnter = *(*uintptr)(unsafe.Pointer(&struct{ f func(*libc.TLS, uintptr) }{mutexEnter}))
-	m.FxMutexTry = *(*uintptr)(unsafe.Pointer(&struct {
-		f func(*libc.TLS, uintptr) int32
-	}{mutexTry}))
-	m.FxMutexLeave = *(*uintptr)(unsafe.Pointer(&struct{ f func(*libc.TLS, uintptr) }{mutexLeave}))
-	m.FxMutexHeld = *(*uintptr)(unsafe.Pointer(&struct {
-		f func(*libc.TLS, uintptr) int32
-	}{mutexHeld}))
-	m.FxMutexNotheld = *(*uintptr)(unsafe.Pointer(&struct {
-		f func(*libc.TLS, uintptr) int32
-	}{mutexNotheld}))
+	m.FxMutexAlloc = cptr(mutexAlloc)
+	m.FxMutexFree = cptr(mutexFree)
+	m.FxMutexEnter = cptr(mutexEnter)
+	m.FxMutexTry = cptr(mutexTry)
+	m.FxMutexLeave = cptr(mutexLeave)
+	m.FxMutexHeld = cptr(mutexHeld)
+	m.FxMutexNotheld = cptr(mutexNotheld)
 	set := libc.NewVaList(uintptr(unsafe.Pointer(m)))
 	defer libc.Xfree(tls, set)
 	rc := lib.Xsqlite3_config(tls, lib.SQLITE_CONFIG_MUTEX, set)
@@ -98,7 +90,12 @@ func installMutexMethods() error {
 	return nil
 }
 
-// cfn calls a C function pointer of SQLite's.
+// cptr makes Go function f a C function pointer for SQLite, as the driver
+// does (its cFuncPointer): a pointer to the function value, which for a
+// top-level function is static.
+func cptr[T any](f T) uintptr { return *(*uintptr)(unsafe.Pointer(&struct{ f T }{f})) }
+
+// cfn is the Go function that C function pointer p of SQLite's stands for.
 func cfn[T any](p uintptr) T { return *(*T)(unsafe.Pointer(&struct{ uintptr }{p})) }
 
 func mutexAlloc(tls *libc.TLS, typ int32) uintptr {
