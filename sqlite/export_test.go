@@ -41,3 +41,7 @@ func SetActivitySlack(us int64) func() {
 
 // NoMutex says why connections keep their own mutex, nil if they do not.
 func NoMutex() error { return noMutex }
+
+// NoWALWrites says why write-ahead log writes are not gathered, nil if
+// they are.
+func NoWALWrites() error { return noWALWrites }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"fmt"
+	"sync/atomic"
 	"unsafe"
 
 	"modernc.org/libc"
@@ -32,6 +33,17 @@ import (
 // do not.
 var noMutex = installMutexMethods()
 
+func init() {
+	// Gathering log writes (walwrite.go) needs the mutex methods: their
+	// entry to the unix VFS's mutex is where a commit about to be
+	// published is written out, whatever else happened.
+	if noMutex != nil {
+		noWALWrites = fmt.Errorf("no mutex methods of our own: %w", noMutex)
+		return
+	}
+	noWALWrites = installWALWrites()
+}
+
 var (
 	// sqliteMutexes are SQLite's own methods, which ours delegate to, and
 	// ourMutexes ours (package variables: SQLite is handed their
@@ -44,6 +56,9 @@ var (
 	// SQLite only ever passes it back to the methods.
 	connMutex     byte
 	connMutexAddr = uintptr(unsafe.Pointer(&connMutex))
+	// vfsMutex is the unix VFS's global mutex (SQLITE_MUTEX_STATIC_VFS1),
+	// which its shared-memory barrier takes: see walwrite.go.
+	vfsMutex atomic.Uintptr
 )
 
 func installMutexMethods() error {
@@ -102,7 +117,11 @@ func mutexAlloc(tls *libc.TLS, typ int32) uintptr {
 	if typ == lib.SQLITE_MUTEX_RECURSIVE && initialised {
 		return connMutexAddr
 	}
-	return cfn[func(*libc.TLS, int32) uintptr](sqliteMutexes.FxMutexAlloc)(tls, typ)
+	p := cfn[func(*libc.TLS, int32) uintptr](sqliteMutexes.FxMutexAlloc)(tls, typ)
+	if typ == lib.SQLITE_MUTEX_STATIC_VFS1 {
+		vfsMutex.Store(p)
+	}
+	return p
 }
 
 func mutexFree(tls *libc.TLS, p uintptr) {
@@ -112,9 +131,16 @@ func mutexFree(tls *libc.TLS, p uintptr) {
 }
 
 func mutexEnter(tls *libc.TLS, p uintptr) {
-	if p != connMutexAddr {
-		cfn[func(*libc.TLS, uintptr)](sqliteMutexes.FxMutexEnter)(tls, p)
+	if p == connMutexAddr {
+		return
 	}
+	if p == vfsMutex.Load() && walw.pending.Load() > 0 {
+		// Before the unix VFS's barrier lets readers take a new
+		// wal-index header (walwrite.go); taken before the mutex, as
+		// walw.mu is never held while it is taken.
+		walFlushAll(tls)
+	}
+	cfn[func(*libc.TLS, uintptr)](sqliteMutexes.FxMutexEnter)(tls, p)
 }
 
 func mutexTry(tls *libc.TLS, p uintptr) int32 {

@@ -57,6 +57,11 @@ func (s *Store) syncer() {
 		}
 		began := time.Now()
 		err := s.wal.sync()
+		if err == nil && walw.failed.Load() {
+			// Frames of a commit could not be written out where no
+			// caller could be told (walwrite.go).
+			err = errors.New("a write to the write-ahead log failed")
+		}
 		took := time.Since(began)
 		s.stats.syncs.Add(1)
 		s.stats.syncNanos.Add(int64(took))
