@@ -96,17 +96,20 @@ func unpackMessage(convID string, seq int64, packed string) (*switchboard.Messag
 // message_packed does (migration 006), attachments and targets encoded by
 // encodeList.
 func packMessage(m *switchboard.Message, attachments, targets string) string {
-	var b strings.Builder
-	field := func(s string) {
-		b.WriteString(strconv.Itoa(len(s)))
-		b.WriteByte(':')
-		b.WriteString(s)
+	var created [20]byte
+	fields := [...]string{m.ID, m.ClientID, m.Sender, m.Body, attachments, m.Kind, targets, m.Name,
+		string(strconv.AppendInt(created[:0], ms(m.CreatedAt), 10)), "", "0", m.Status, m.Error}
+	n := 0
+	for _, f := range fields {
+		n += len(f) + 5
 	}
-	for _, f := range [...]string{m.ID, m.ClientID, m.Sender, m.Body, attachments, m.Kind, targets, m.Name,
-		strconv.FormatInt(ms(m.CreatedAt), 10), "", "0", m.Status, m.Error} {
-		field(f)
+	b := make([]byte, 0, n)
+	for _, f := range fields {
+		b = strconv.AppendInt(b, int64(len(f)), 10)
+		b = append(b, ':')
+		b = append(b, f...)
 	}
-	return b.String()
+	return string(b)
 }
 
 func encodeList[T any](v []T) (string, error) {
