@@ -77,6 +77,9 @@ func summaryLine(r result) string {
 	if r.Errors > 0 || r.Skipped > 0 {
 		fmt.Fprintf(&sb, " errors=%d skipped=%d", r.Errors, r.Skipped)
 	}
+	if r.Extra["retry"] == true {
+		sb.WriteString(" (run again)")
+	}
 	for _, k := range []string{"bytes_per_connection", "lost_acknowledged"} {
 		if v, ok := r.Extra[k]; ok {
 			fmt.Fprintf(&sb, " %s=%v", k, v)
