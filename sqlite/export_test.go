@@ -45,3 +45,14 @@ func NoMutex() error { return noMutex }
 // NoWALWrites says why write-ahead log writes are not gathered, nil if
 // they are.
 func NoWALWrites() error { return noWALWrites }
+
+// NoPageCacheRekey says why the page cache's rekey method is SQLite's own,
+// nil if it is the package's (pcache.go).
+func NoPageCacheRekey() error { return noPcacheRekey }
+
+// PageCacheCounts returns how many times, in this process, a page moved to
+// the lock-byte page in a b-tree balance, and how many truncations of a
+// page cache walked the whole cache.
+func PageCacheCounts() (lockRekeys, fullScans int64) {
+	return pcacheLockRekeys.Load(), pcacheFullScans.Load()
+}

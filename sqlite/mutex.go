@@ -95,6 +95,9 @@ func installMutexMethods() error {
 	set := libc.NewVaList(uintptr(unsafe.Pointer(m)))
 	defer libc.Xfree(tls, set)
 	rc := lib.Xsqlite3_config(tls, lib.SQLITE_CONFIG_MUTEX, set)
+	// The page cache's rekey method (pcache.go) is set while SQLite is
+	// shut down too.
+	noPcacheRekey = installPageCache(tls)
 	if rc2 := lib.Xsqlite3_initialize(tls); rc2 != lib.SQLITE_OK {
 		return fmt.Errorf("sqlite3_initialize: %d", rc2)
 	}
