@@ -354,8 +354,12 @@ func (b *bench) steps(ctx context.Context, sb, relay *target, dbPath string, res
 		if cfg.Quick {
 			dur = 2 * time.Second
 		}
+		revived := b.revive(ctx, sb)
 		r := b.sendStep(ctx, sb, "latency-1k", "pair", rangeOf(cfg.LoadUsers, cfg.Clients), 1000, dur, 1)
 		r.Connections = len(clients) + len(working)
+		if revived > 0 {
+			r.Extra["revived"] = revived
+		}
 		r.Pass = boolp(passes(r) && r.Latency.P50 <= 2 && r.Latency.P99 <= 10)
 		b.emit(r)
 	}

@@ -251,6 +251,57 @@ func (tg *target) dial(ctx context.Context, c *client, since string) error {
 	}
 }
 
+// revive redials, each from its cursor, the target's clients whose
+// connections ended, and returns how many it redialled: the relay drops a
+// client that falls 256 frames behind, and a server one that takes no
+// frame within its write timeout, so that after an overloaded step the
+// next would otherwise run with fewer recipients than it expects, and fail
+// at any rate. The clients of a step running meanwhile must not be ended
+// on purpose (the reconnect storm's are not revived).
+func (tg *target) revive(ctx context.Context) (int, error) {
+	tg.mu.Lock()
+	var dead []*client
+	for _, list := range tg.conns {
+		for _, c := range list {
+			if c.ws == nil {
+				continue
+			}
+			select {
+			case <-c.ws.done:
+				dead = append(dead, c)
+			default:
+			}
+		}
+	}
+	tg.mu.Unlock()
+	var firstErr error
+	var errMu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 256)
+	for _, c := range dead {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			// The ended connection's reader has returned: nothing else
+			// touches ready and once now.
+			c.ready = make(chan struct{})
+			c.once = sync.Once{}
+			since := ""
+			if n := c.cursor.Load(); n > 0 {
+				since = strconv.FormatInt(n, 10)
+			}
+			if err := tg.dial(ctx, c, since); err != nil {
+				errMu.Lock()
+				firstErr = cmpErr(firstErr, err)
+				errMu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return len(dead), firstErr
+}
+
 // disconnect closes clients.
 func (tg *target) disconnect(clients []*client) {
 	var wg sync.WaitGroup

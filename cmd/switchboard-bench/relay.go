@@ -64,15 +64,21 @@ func (c *relayClient) close() {
 	}
 }
 
+// newRelay returns a relay and its API.
+func newRelay() (*relay, http.Handler) {
+	r := &relay{conns: map[string]map[*relayClient]struct{}{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/events", r.events)
+	mux.HandleFunc("POST /api/v1/conversations/{id}/messages", r.send)
+	return r, mux
+}
+
 func runRelay(args []string, stdout io.Writer) error {
 	addr := "127.0.0.1:0"
 	if len(args) == 2 && args[0] == "--addr" {
 		addr = args[1]
 	}
-	r := &relay{conns: map[string]map[*relayClient]struct{}{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/v1/events", r.events)
-	mux.HandleFunc("POST /api/v1/conversations/{id}/messages", r.send)
+	_, mux := newRelay()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err

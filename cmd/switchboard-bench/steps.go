@@ -193,16 +193,30 @@ func passes(r result) bool {
 	return r.Latency != nil && r.Latency.P99 >= 0 && r.Latency.P99 <= 50 && r.DeliveredRatio >= 0.999 && r.Errors == 0 && r.Skipped == 0
 }
 
+// revive redials the clients of tg whose connections ended (see
+// target.revive) before a step, and logs how many.
+func (b *bench) revive(ctx context.Context, tg *target) int {
+	n, err := tg.revive(ctx)
+	if n > 0 {
+		b.logf("%s: redialled %d clients whose connections had ended (error: %v)", tg.name, n, err)
+	}
+	return n
+}
+
 // ramp raises the rate by factor from start until a step fails (or limit),
 // then tries once between the last pass and the failure; it returns the
 // best passing step.
 func (b *bench) ramp(ctx context.Context, tg *target, step, kind string, senders []int, fanout int, start, limit float64) (best result, found bool) {
 	once := func(rate float64, retry bool) bool {
+		revived := b.revive(ctx, tg)
 		r := b.sendStep(ctx, tg, step, kind, senders, rate, b.stepDur, fanout)
 		ok := passes(r)
 		r.Pass = boolp(ok)
 		if retry {
 			r.Extra["retry"] = true
+		}
+		if revived > 0 {
+			r.Extra["revived"] = revived
 		}
 		b.emit(r)
 		if ok && (!found || r.Rate > best.Rate) {
