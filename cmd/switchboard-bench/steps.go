@@ -381,7 +381,7 @@ func (b *bench) reconnectStep(ctx context.Context, tg *target, clients []*client
 		lres = b.sendStep(ctx, tg, "reconnect-live", "pair", live, liveRate, liveDur, 1)
 	}()
 	time.Sleep(time.Second)
-	began := time.Now()
+	began, before := time.Now(), tg.usage()
 	var closeWG sync.WaitGroup
 	for _, c := range clients {
 		closeWG.Add(1)
@@ -406,7 +406,7 @@ func (b *bench) reconnectStep(ctx context.Context, tg *target, clients []*client
 		}()
 	}
 	rwg.Wait()
-	storm := time.Since(began)
+	storm, after := time.Since(began), tg.usage()
 	wg.Wait()
 	r.Seconds = round(storm.Seconds(), 3)
 	r.Errors = failed.Load()
@@ -417,6 +417,13 @@ func (b *bench) reconnectStep(ctx context.Context, tg *target, clients []*client
 	r.Rate, r.Sent, r.Acked, r.Expected, r.Delivered, r.DeliveredRatio = lres.Rate, lres.Sent, lres.Acked, lres.Expected, lres.Delivered, lres.DeliveredRatio
 	r.Extra = map[string]any{"live_errors": lres.Errors, "live_skipped": lres.Skipped, "live_worst_ms_per_500ms": lres.Extra["worst_ms_per_500ms"],
 		"storm_starts_at_s": 1}
+	if tg.proc != nil {
+		// The server's CPU over the storm, the live messages of its
+		// seconds included.
+		cpu := after.cpu - before.cpu
+		r.Extra["storm_server_cpu_s"] = round(cpu.Seconds(), 3)
+		r.Extra["storm_server_cpu_us_per_client"] = round(float64(cpu.Microseconds())/float64(max(len(clients), 1)), 1)
+	}
 	r.ServerRSSMB = lres.ServerRSSMB
 	r.Pass = boolp(r.Errors == 0 && storm <= 10*time.Second && r.Latency != nil && r.Latency.P99 >= 0 && r.Latency.P99 < 1000 && r.DeliveredRatio >= 0.999)
 	return r
