@@ -224,9 +224,26 @@ const (
 // referenced by net/http's connection state for as long as the handler runs
 // and is dropped when it returns. It keeps the hijacked connection in raw,
 // on which the stream sets its write deadlines.
+//
+// It also holds back the 101 response that upgrades the connection: net/http
+// would write it alone, at the hijack, and the ready frame would follow in
+// a write of its own. Instead the response is put in the stream's write
+// buffer, and goes out with the first frame (the ready frame, or the close
+// frame of a set-up that failed): one system call less per connection,
+// which a storm of reconnects makes ten thousand of.
 type leanHijacker struct {
 	http.ResponseWriter
-	raw net.Conn
+	raw     net.Conn
+	upgrade bool // WriteHeader(101) was held back
+}
+
+// WriteHeader holds back 101 Switching Protocols (see leanHijacker).
+func (h *leanHijacker) WriteHeader(code int) {
+	if code == http.StatusSwitchingProtocols && h.raw == nil {
+		h.upgrade = true
+		return
+	}
+	h.ResponseWriter.WriteHeader(code)
 }
 
 func (h *leanHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -241,7 +258,16 @@ func (h *leanHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		b, _ := brw.Reader.Peek(n)
 		rc = &prefixConn{Conn: c, prefix: bytes.Clone(b)}
 	}
-	return rc, bufio.NewReadWriter(bufio.NewReaderSize(rc, wsReadBuffer), bufio.NewWriterSize(c, wsWriteBuffer)), nil
+	bw := bufio.NewWriterSize(c, wsWriteBuffer)
+	if h.upgrade {
+		// The response net/http would have written: the status line and
+		// the headers set for it (the security headers, and the
+		// upgrade's own). A 101 needs no Date (RFC 9110, 6.6.1).
+		bw.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
+		h.Header().Write(bw)
+		bw.WriteString("\r\n")
+	}
+	return rc, bufio.NewReadWriter(bufio.NewReaderSize(rc, wsReadBuffer), bw), nil
 }
 
 // prefixConn reads prefix, then the connection.

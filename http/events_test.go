@@ -79,6 +79,78 @@ func TestLeanHijackerKeepsPipelinedBytes(t *testing.T) {
 	}
 }
 
+// TestLeanHijackerHoldsBackUpgrade checks the 101 response that the
+// hijacker writes itself: it goes out with the first frame, not before,
+// and it is what net/http would have sent, the headers set for the
+// response (the security headers) included.
+func TestLeanHijackerHoldsBackUpgrade(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		conn, err := websocket.Accept(&leanHijacker{ResponseWriter: w}, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
+		if err != nil {
+			return
+		}
+		go func() {
+			defer conn.CloseNow()
+			<-release
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			conn.Write(ctx, websocket.MessageText, []byte(`{"type":"ready"}`))
+			conn.Read(ctx)
+		}()
+	}))
+	defer srv.Close()
+
+	c, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req := "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := c.Write([]byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing before the first frame.
+	c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if n, err := c.Read(make([]byte, 1)); n > 0 || err == nil {
+		t.Fatalf("read %d bytes before the first frame, want none", n)
+	}
+	close(release)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("reading the handshake: %v", err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Proto != "HTTP/1.1" {
+		t.Errorf("status = %s %q, want HTTP/1.1 101", resp.Proto, resp.Status)
+	}
+	for k, want := range map[string]string{
+		// RFC 6455's example key and its accept value.
+		"Sec-Websocket-Accept":   "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+		"Upgrade":                "websocket",
+		"Connection":             "Upgrade",
+		"X-Content-Type-Options": "nosniff",
+	} {
+		if got := resp.Header.Values(k); len(got) != 1 || got[0] != want {
+			t.Errorf("header %s = %q, want [%q]", k, got, want)
+		}
+	}
+	hdr := make([]byte, 2)
+	if _, err := io.ReadFull(br, hdr); err != nil {
+		t.Fatalf("reading the first frame: %v", err)
+	}
+	payload := make([]byte, hdr[1]&0x7f)
+	if _, err := io.ReadFull(br, payload); err != nil {
+		t.Fatalf("reading the first frame: %v", err)
+	}
+	if hdr[0] != 0x81 || string(payload) != `{"type":"ready"}` {
+		t.Errorf("first frame = %#x %q, want a text frame {\"type\":\"ready\"}", hdr[0], payload)
+	}
+}
+
 // TestFrame checks the hand-assembled server frames against encoding/json
 // and the cursor's canonical form.
 func TestFrame(t *testing.T) {

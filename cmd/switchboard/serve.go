@@ -137,7 +137,11 @@ func serve(ctx context.Context, env *environment, args []string) error {
 
 	srv := sbhttp.NewServer(svc, sbhttp.Config{Logger: logger, OpenAPI: docs.OpenAPI, TrustProxy: cfg.TrustProxy,
 		Texting: tx, Extra: extra, Portal: web.Handler()})
-	ln, err := net.Listen("tcp", cfg.Addr)
+	// No TCP keep-alive probes: an idle HTTP connection is closed after
+	// IdleTimeout, and an event stream is pinged every 30 s, which also
+	// keeps NAT mappings alive; the probes' four socket options cost four
+	// system calls per accepted connection, in a reconnect storm too.
+	ln, err := (&net.ListenConfig{KeepAlive: -1}).Listen(ctx, "tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
