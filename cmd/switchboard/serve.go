@@ -188,7 +188,9 @@ func serve(ctx context.Context, env *environment, args []string) error {
 			errc <- fmt.Errorf("sip registrar: %w", err)
 		}
 	}()
-	go func() { errc <- hs.Serve(ln) }()
+	// The accept loop yields between bursts, so that a storm of new
+	// connections takes turns with the live traffic (sbhttp.YieldListener).
+	go func() { errc <- hs.Serve(&sbhttp.YieldListener{Listener: ln}) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

@@ -1,0 +1,42 @@
+package http
+
+import (
+	"net"
+	"runtime"
+	"sync/atomic"
+	"testing"
+)
+
+// readyListener accepts at once, as a listener does while the kernel
+// holds connections.
+type readyListener struct{ net.Listener }
+
+func (readyListener) Accept() (net.Conn, error) { return nil, nil }
+
+// TestYieldListenerTakesTurns checks that with one processor the accept
+// loop, taking connections that are all ready, lets a goroutine that
+// became runnable meanwhile run after a burst of acceptBurst, instead of
+// after every connection the kernel holds.
+func TestYieldListenerTakesTurns(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	l := &YieldListener{Listener: readyListener{}}
+	var ran atomic.Bool
+	done := make(chan int)
+	go func() {
+		// The accept loop, running, makes another goroutine runnable
+		// (a live request, say), then takes connections; it counts
+		// them until the other goroutine has run.
+		go ran.Store(true)
+		for i := 1; i <= 100*acceptBurst; i++ {
+			l.Accept()
+			if ran.Load() {
+				done <- i
+				return
+			}
+		}
+		done <- 0
+	}()
+	if n := <-done; n == 0 || n > acceptBurst {
+		t.Errorf("the other goroutine ran after %d accepts, want within %d", n, acceptBurst)
+	}
+}
