@@ -185,26 +185,14 @@ func (c *client) onFrame(b []byte, at time.Time) {
 // client's cursor) with up to par at once, and waits for every ready frame.
 func (tg *target) connect(ctx context.Context, users []int, par int) ([]*client, error) {
 	out := make([]*client, len(users))
-	var firstErr error
-	var errMu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, par)
-	for i, u := range users {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			c := &client{user: u, ready: make(chan struct{})}
-			if err := tg.dial(ctx, c, ""); err != nil {
-				errMu.Lock()
-				firstErr = cmpErr(firstErr, err)
-				errMu.Unlock()
-				return
-			}
-			out[i] = c
-		}()
-	}
-	wg.Wait()
+	_, firstErr := inParallel(len(users), par, func(i int) error {
+		c := &client{user: users[i], ready: make(chan struct{})}
+		if err := tg.dial(ctx, c, ""); err != nil {
+			return err
+		}
+		out[i] = c
+		return nil
+	})
 	if firstErr != nil {
 		return out, firstErr
 	}
@@ -217,6 +205,29 @@ func (tg *target) connect(ctx context.Context, users []int, par int) ([]*client,
 	}
 	tg.mu.Unlock()
 	return out, nil
+}
+
+// inParallel runs fn(0) .. fn(n-1), up to par at once, and returns how
+// many failed and the first error.
+func inParallel(n, par int, fn func(i int) error) (failed int, firstErr error) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, par)
+	for i := range n {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := fn(i); err != nil {
+				mu.Lock()
+				failed++
+				firstErr = cmpErr(firstErr, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return failed, firstErr
 }
 
 func cmpErr(a, b error) error {
@@ -274,32 +285,20 @@ func (tg *target) revive(ctx context.Context) (int, error) {
 		}
 	}
 	tg.mu.Unlock()
-	var firstErr error
-	var errMu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 256)
-	for _, c := range dead {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			// The ended connection's reader has returned: nothing else
-			// touches ready and once now.
-			c.ready = make(chan struct{})
-			c.once = sync.Once{}
-			since := ""
-			if n := c.cursor.Load(); n > 0 {
-				since = strconv.FormatInt(n, 10)
-			}
-			if err := tg.dial(ctx, c, since); err != nil {
-				errMu.Lock()
-				firstErr = cmpErr(firstErr, err)
-				errMu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
+	_, firstErr := inParallel(len(dead), 256, func(i int) error { return tg.redial(ctx, dead[i]) })
 	return len(dead), firstErr
+}
+
+// redial connects c again, resuming from its cursor, once its connection
+// has ended (its reader has returned: nothing else touches ready and once).
+func (tg *target) redial(ctx context.Context, c *client) error {
+	c.ready = make(chan struct{})
+	c.once = sync.Once{}
+	since := ""
+	if n := c.cursor.Load(); n > 0 {
+		since = strconv.FormatInt(n, 10)
+	}
+	return tg.dial(ctx, c, since)
 }
 
 // disconnect closes clients.

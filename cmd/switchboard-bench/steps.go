@@ -388,30 +388,13 @@ func (b *bench) reconnectStep(ctx context.Context, tg *target, clients []*client
 		go func() { defer closeWG.Done(); c.ws.close() }()
 	}
 	closeWG.Wait()
-	var failed atomic.Int64
-	var firstErr atomic.Value
-	sem := make(chan struct{}, 1000)
-	var rwg sync.WaitGroup
-	for _, c := range clients {
-		sem <- struct{}{}
-		rwg.Add(1)
-		go func() {
-			defer func() { <-sem; rwg.Done() }()
-			c.ready = make(chan struct{})
-			c.once = sync.Once{}
-			if err := tg.dial(ctx, c, fmt.Sprint(c.cursor.Load())); err != nil {
-				failed.Add(1)
-				firstErr.CompareAndSwap(nil, err.Error())
-			}
-		}()
-	}
-	rwg.Wait()
+	failed, firstErr := inParallel(len(clients), 1000, func(i int) error { return tg.redial(ctx, clients[i]) })
 	storm, after := time.Since(began), tg.usage()
 	wg.Wait()
 	r.Seconds = round(storm.Seconds(), 3)
-	r.Errors = failed.Load()
-	if e, ok := firstErr.Load().(string); ok {
-		r.Error = e
+	r.Errors = int64(failed)
+	if firstErr != nil {
+		r.Error = firstErr.Error()
 	}
 	r.Latency, r.Ack = lres.Latency, lres.Ack
 	r.Rate, r.Sent, r.Acked, r.Expected, r.Delivered, r.DeliveredRatio = lres.Rate, lres.Sent, lres.Acked, lres.Expected, lres.Delivered, lres.DeliveredRatio
