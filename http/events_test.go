@@ -51,9 +51,7 @@ func TestLeanHijackerKeepsPipelinedBytes(t *testing.T) {
 	for i, ch := range []byte("hello") {
 		frame = append(frame, ch^mask[i%4])
 	}
-	req := "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-	if _, err := c.Write(append([]byte(req), frame...)); err != nil {
+	if _, err := c.Write(append([]byte(upgradeRequest), frame...)); err != nil {
 		t.Fatal(err)
 	}
 	br := bufio.NewReader(c)
@@ -66,15 +64,7 @@ func TestLeanHijackerKeepsPipelinedBytes(t *testing.T) {
 			break
 		}
 	}
-	hdr := make([]byte, 2)
-	if _, err := io.ReadFull(br, hdr); err != nil {
-		t.Fatalf("reading the echo: %v", err)
-	}
-	payload := make([]byte, hdr[1]&0x7f)
-	if _, err := io.ReadFull(br, payload); err != nil {
-		t.Fatalf("reading the echo: %v", err)
-	}
-	if got := string(payload); got != "echo:hello" {
+	if _, got := readFrame(t, br); got != "echo:hello" {
 		t.Errorf("echo = %q, want %q", got, "echo:hello")
 	}
 }
@@ -107,9 +97,7 @@ func TestLeanHijackerHoldsBackUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	req := "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-	if _, err := c.Write([]byte(req)); err != nil {
+	if _, err := c.Write([]byte(upgradeRequest)); err != nil {
 		t.Fatal(err)
 	}
 	// Nothing before the first frame.
@@ -138,17 +126,28 @@ func TestLeanHijackerHoldsBackUpgrade(t *testing.T) {
 			t.Errorf("header %s = %q, want [%q]", k, got, want)
 		}
 	}
+	if op, payload := readFrame(t, br); op != 0x81 || payload != `{"type":"ready"}` {
+		t.Errorf("first frame = %#x %q, want a text frame {\"type\":\"ready\"}", op, payload)
+	}
+}
+
+// upgradeRequest is a WebSocket handshake with RFC 6455's example key.
+const upgradeRequest = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+	"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+
+// readFrame reads a short unmasked server frame: its first byte (FIN and
+// opcode) and its payload.
+func readFrame(t *testing.T, br *bufio.Reader) (byte, string) {
+	t.Helper()
 	hdr := make([]byte, 2)
 	if _, err := io.ReadFull(br, hdr); err != nil {
-		t.Fatalf("reading the first frame: %v", err)
+		t.Fatalf("reading a frame: %v", err)
 	}
 	payload := make([]byte, hdr[1]&0x7f)
 	if _, err := io.ReadFull(br, payload); err != nil {
-		t.Fatalf("reading the first frame: %v", err)
+		t.Fatalf("reading a frame: %v", err)
 	}
-	if hdr[0] != 0x81 || string(payload) != `{"type":"ready"}` {
-		t.Errorf("first frame = %#x %q, want a text frame {\"type\":\"ready\"}", hdr[0], payload)
-	}
+	return hdr[0], string(payload)
 }
 
 // TestFrame checks the hand-assembled server frames against encoding/json
