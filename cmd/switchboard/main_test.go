@@ -419,9 +419,9 @@ func (c *client) connect(cursor string) *stream {
 	return c.connectHeld(cursor, nil)
 }
 
-// connectHeld is connect for a client that reads nothing after the ready
-// frame until hold is closed (nil: no hold), with a small receive buffer,
-// so that the server's writes soon block: a slow client.
+// connectHeld is connect for a client that, after the ready frame, reads
+// one frame a second until hold is closed (nil: no hold), with a small
+// receive buffer, so that the server's writes soon block: a slow client.
 func (c *client) connectHeld(cursor string, hold chan struct{}) *stream {
 	c.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -446,9 +446,15 @@ func (c *client) connectHeld(cursor string, hold chan struct{}) *stream {
 	go func() {
 		defer close(st.frames)
 		for n := 0; ; n++ {
-			if n == 1 && hold != nil {
+			if n >= 1 && hold != nil {
+				// A slow reader, not a dead one: one frame a second
+				// keeps each of the server's blocked writes well within
+				// its write timeout (10 s), after which it would close
+				// the stream, however long the test's burst takes.
 				select {
 				case <-hold:
+					hold = nil
+				case <-time.After(time.Second):
 				case <-ctx.Done():
 					return
 				}
