@@ -93,6 +93,35 @@ func BenchmarkSendMessage(b *testing.B) {
 	benchmarkSend(b, s, bulkFixture(b, s, 200))
 }
 
+// BenchmarkSendMessageLongHistory is BenchmarkSendMessage on a store that
+// already holds 200,000 messages in 500 conversations, each with a random
+// client_id as clients make them: the index that keeps sends idempotent
+// (messages_client_id) takes a new entry at a random place in its
+// conversation's range, so its pages are all written to, and they are
+// more than a small page cache holds (the writer's cache misses that the
+// load benchmark's later 1:1 steps showed).
+func BenchmarkSendMessageLongHistory(b *testing.B) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "db.sqlite"), sqlite.Options{Publisher: discard{}, Sync: sqlite.Sync(os.Getenv("BENCH_SYNC"))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	convs := bulkFixture(b, s, 1000)
+	var msgs []*switchboard.Message
+	for i := range 200_000 {
+		c := convs[i%len(convs)]
+		msgs = append(msgs, &switchboard.Message{ConversationID: c.ID, Sender: c.Members[i%2], Body: "an earlier message of about the length of a line of chat",
+			ClientID: switchboard.NewSecret()[:22]})
+		if len(msgs) == 2000 {
+			if err := s.BulkMessages(context.Background(), msgs); err != nil {
+				b.Fatal(err)
+			}
+			msgs = msgs[:0]
+		}
+	}
+	benchmarkSend(b, s, convs)
+}
+
 // BenchmarkSendGroupMessage is BenchmarkSendMessage in groups of 10: one
 // message, ten members' rows, nine recipients.
 func BenchmarkSendGroupMessage(b *testing.B) {

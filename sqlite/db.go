@@ -33,9 +33,6 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// writerCache is the writer connection's page cache (see Open).
-const writerCache = "&_pragma=cache_size(-8192)"
-
 // maxBatch bounds how many writes share one transaction.
 const maxBatch = 512
 
@@ -201,17 +198,19 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	// on the checkpointer) sync the log before copying it into the
 	// database and the database after. temp_store=memory keeps the
 	// savepoints' statement journals off the disk (they are rebuilt per
-	// transaction anyway), and a 64 MB page cache per reader keeps the hot
-	// pages of the indexes.
+	// transaction anyway), and a 64 MB page cache per connection keeps the
+	// hot pages of the indexes.
 	//
-	// The writer's cache is 8 MB (writerCache): its work is at the right
-	// edges of the tables and in the conversations being written to, and
-	// a large cache costs it on every commit that split a page. SQLite's
-	// balance_nonroot swaps page numbers through a temporary key past the
-	// end of the file (the lock-byte page, 262,145), which leaves the cache's
-	// highest key there, and the end of the transaction then truncates the
-	// cache to the file's size by scanning the whole of its hash table: with
-	// 64 MB that was 5.8% of the server's CPU at 3,000 messages a second.
+	// The writer needs its 64 MB as much as the readers: a message's entry
+	// in messages_client_id goes to a random place in its conversation's
+	// range (clients make their ids), so that index's pages are all
+	// written to, and with a long history they are more than a small cache
+	// holds. With 8 MB (the writer's size until change 34), the load
+	// benchmark's later 1:1 steps spent 7% of the server's CPU reading
+	// pages back from the log and the database, and
+	// BenchmarkSendMessageLongHistory 84 against 66 CPU-µs per message.
+	// (What made a large cache costly, the end of every transaction that
+	// split a page scanning the whole cache, was fixed by change 31.)
 	switch opts.Sync {
 	case "", SyncFull:
 		s.syncq = make(chan []*op, 256)
@@ -223,10 +222,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)" +
 		"&_pragma=temp_store(memory)"
-	readerCache := "&_pragma=cache_size(-65536)"
+	cache := "&_pragma=cache_size(-65536)"
 	var err error
 	// The writer never checkpoints; the checkpointer does (checkpoint.go).
-	if s.wdb, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+writerCache+"&_pragma=synchronous(NORMAL)&_pragma=wal_autocheckpoint(0)&_txlock=immediate"); err != nil {
+	if s.wdb, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+cache+"&_pragma=synchronous(NORMAL)&_pragma=wal_autocheckpoint(0)&_txlock=immediate"); err != nil {
 		return nil, fmt.Errorf("open writer: %w", err)
 	}
 	s.wdb.SetMaxOpenConns(1)
@@ -260,7 +259,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("open write-ahead log: %w", err)
 		}
 	}
-	if s.rdb, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+readerCache+"&_pragma=synchronous(FULL)&_pragma=query_only(1)&_pragma=mmap_size(1073741824)"); err != nil {
+	if s.rdb, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+cache+"&_pragma=synchronous(FULL)&_pragma=query_only(1)&_pragma=mmap_size(1073741824)"); err != nil {
 		s.wal.close()
 		s.wconn.Close()
 		s.wdb.Close()
@@ -269,7 +268,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s.rdb.SetMaxOpenConns(8)
 	s.rdb.SetMaxIdleConns(8)
 	s.rdb.SetConnMaxLifetime(0)
-	if s.cdb, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+readerCache+"&_pragma=synchronous(FULL)&_pragma=wal_autocheckpoint(0)"); err != nil {
+	if s.cdb, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+cache+"&_pragma=synchronous(FULL)&_pragma=wal_autocheckpoint(0)"); err != nil {
 		s.wal.close()
 		s.wconn.Close()
 		s.wdb.Close()
