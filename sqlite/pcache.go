@@ -20,7 +20,7 @@ import (
 // pages in order, it swaps two of them through a temporary number, the
 // lock-byte page (PENDING_BYTE/page size + 1, 262,145 for 4 KiB pages),
 // and iMaxKey, which only ever grows, stays there: the next commit walks
-// the whole cache (2,048 pages for the writer) and only then lowers it. A
+// the whole cache (16,384 pages for the writer) and only then lowers it. A
 // store inserting messages balances an index every few commits, and the
 // walk was 4% of the server's CPU at 2,000 messages a second.
 //
