@@ -85,11 +85,7 @@ func TestBulk(t *testing.T) {
 // 1:1 conversation, committed and published) with concurrent senders
 // sharing group commits, as the server runs it.
 func BenchmarkSendMessage(b *testing.B) {
-	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "db.sqlite"), sqlite.Options{Publisher: discard{}, Sync: sqlite.Sync(os.Getenv("BENCH_SYNC"))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openSendStore(b)
 	benchmarkSend(b, s, bulkFixture(b, s, 200))
 }
 
@@ -101,11 +97,7 @@ func BenchmarkSendMessage(b *testing.B) {
 // more than a small page cache holds (the writer's cache misses that the
 // load benchmark's later 1:1 steps showed).
 func BenchmarkSendMessageLongHistory(b *testing.B) {
-	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "db.sqlite"), sqlite.Options{Publisher: discard{}, Sync: sqlite.Sync(os.Getenv("BENCH_SYNC"))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openSendStore(b)
 	convs := bulkFixture(b, s, 1000)
 	var msgs []*switchboard.Message
 	for i := range 200_000 {
@@ -125,11 +117,7 @@ func BenchmarkSendMessageLongHistory(b *testing.B) {
 // BenchmarkSendGroupMessage is BenchmarkSendMessage in groups of 10: one
 // message, ten members' rows, nine recipients.
 func BenchmarkSendGroupMessage(b *testing.B) {
-	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "db.sqlite"), sqlite.Options{Publisher: discard{}, Sync: sqlite.Sync(os.Getenv("BENCH_SYNC"))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openSendStore(b)
 	bulkFixture(b, s, 200)
 	var groups []*switchboard.Conversation
 	for i := 0; i < 200; i += 10 {
@@ -143,6 +131,17 @@ func BenchmarkSendGroupMessage(b *testing.B) {
 		b.Fatalf("BulkConversations() = %v", err)
 	}
 	benchmarkSend(b, s, groups)
+}
+
+// openSendStore opens the send benchmarks' store, synced as BENCH_SYNC
+// says (the default: full), closed when the benchmark ends.
+func openSendStore(b *testing.B) *sqlite.Store {
+	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "db.sqlite"), sqlite.Options{Publisher: discard{}, Sync: sqlite.Sync(os.Getenv("BENCH_SYNC"))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
 }
 
 func benchmarkSend(b *testing.B, s *sqlite.Store, convs []*switchboard.Conversation) {
