@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -16,6 +17,30 @@ import (
 // alongside the writer and the readers without blocking them. A page written
 // by many commits in between is copied once. Durability is unchanged: a
 // commit is durable once it is in the WAL (see Sync).
+//
+// A checkpoint needs two fsyncs: of the log before its frames are copied
+// (a page must not reach the database from a commit a power loss could
+// still take back), and of the database before the log may start over
+// (the copies must be on disk before the frames they came from are
+// overwritten). SQLite makes them as blocking system calls, and a blocking
+// call holds the goroutine's P until Go's monitor takes it back, which
+// under load it does only after 10–20 ms (see fsync_linux.go): with
+// GOMAXPROCS=1 every checkpoint stopped the whole server that long, once a
+// second (change 35). So the checkpointing connection runs with
+// synchronous=OFF, and the checkpointer makes both fsyncs itself, through
+// an io_uring like the syncer's, parked while the disk works:
+//
+//  1. a second connection (hold) opens a read transaction, whose snapshot
+//     bounds what the checkpoint may copy, and keeps it open: while any
+//     reader is in the log, SQLite's writer cannot start the log over;
+//  2. the log is synced, so everything the snapshot holds is on disk;
+//  3. the passive checkpoint copies what it can (no further than the
+//     snapshot) into the database, without syncing anything;
+//  4. the database is synced;
+//  5. the read transaction ends, and the log may start over.
+//
+// If the files cannot be opened for syncing, the checkpointing connection
+// keeps synchronous=FULL and SQLite syncs as it would.
 
 const (
 	// checkpointEvery is how often the checkpointer copies what the WAL
@@ -27,7 +52,21 @@ const (
 	restartPages = 64000
 )
 
-func (s *Store) checkpointer(db *sql.DB) {
+// ckpt is the checkpointer's state, used only by its goroutine (and by
+// tests that call checkpoint directly, under ckptMu).
+type ckpt struct {
+	conn *sql.Conn // checkpoints; synchronous=OFF when syncs is set
+	hold *sql.Conn // the read transaction that keeps the log from restarting
+	// wal and db are the checkpointer's handles on the log and the
+	// database, each with its own ring; syncs says they are open.
+	wal, db walFile
+	syncs   bool
+	// afterCopy, if set (by tests), runs between the copy and the
+	// database's sync.
+	afterCopy func()
+}
+
+func (s *Store) checkpointer() {
 	defer close(s.ckptDone)
 	t := time.NewTicker(checkpointEvery)
 	defer t.Stop()
@@ -37,23 +76,102 @@ func (s *Store) checkpointer(db *sql.DB) {
 			return
 		case <-t.C:
 		}
-		if err := s.checkpoint(db); err != nil {
+		s.ckptMu.Lock()
+		err := s.checkpoint(context.Background())
+		s.ckptMu.Unlock()
+		if err != nil {
 			s.logger.Warn("checkpoint", "err", err)
 		}
 	}
 }
 
+// openCheckpointer sets up the checkpointer's connections and files.
+func (s *Store) openCheckpointer(ctx context.Context) error {
+	c := &s.ck
+	var err error
+	if c.conn, err = s.cdb.Conn(ctx); err != nil {
+		return err
+	}
+	if c.hold, err = s.cdb.Conn(ctx); err != nil {
+		return err
+	}
+	c.wal.logger, c.db.logger = s.logger, s.logger
+	if err := c.wal.open(s.path + "-wal"); err != nil {
+		s.logger.Warn("checkpoints sync through SQLite (blocking)", "err", err)
+		return nil
+	}
+	if err := c.db.open(s.path); err != nil {
+		c.wal.close()
+		s.logger.Warn("checkpoints sync through SQLite (blocking)", "err", err)
+		return nil
+	}
+	if _, err := c.conn.ExecContext(ctx, "PRAGMA synchronous=OFF"); err != nil {
+		return err
+	}
+	c.syncs = true
+	return nil
+}
+
+func (c *ckpt) close() error {
+	var errs []error
+	for _, cn := range []*sql.Conn{c.conn, c.hold} {
+		if cn != nil {
+			errs = append(errs, cn.Close())
+		}
+	}
+	errs = append(errs, c.wal.close(), c.db.close())
+	return errors.Join(errs...)
+}
+
 // checkpoint runs one passive checkpoint, and a restarting one if the WAL
-// has grown too much.
-func (s *Store) checkpoint(db *sql.DB) error {
-	ctx := context.Background()
+// has grown too much. The caller holds ckptMu.
+func (s *Store) checkpoint(ctx context.Context) error {
+	c := &s.ck
 	var busy, log, done int
-	if err := db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done); err != nil {
-		return fmt.Errorf("passive checkpoint: %w", err)
+	if !c.syncs {
+		if err := c.conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done); err != nil {
+			return fmt.Errorf("passive checkpoint: %w", err)
+		}
+	} else if err := s.syncedCheckpoint(ctx, &log, &done); err != nil {
+		return err
 	}
 	if log >= restartPages && done >= log {
-		if err := db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &log, &done); err != nil {
+		// On hold, synchronous=FULL: whatever this copies, SQLite syncs.
+		if err := c.hold.QueryRowContext(ctx, "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &log, &done); err != nil {
 			return fmt.Errorf("restart checkpoint: %w", err)
+		}
+	}
+	return nil
+}
+
+// syncedCheckpoint is steps 1–5 above.
+func (s *Store) syncedCheckpoint(ctx context.Context, log, done *int) (err error) {
+	c := &s.ck
+	if _, err := c.hold.ExecContext(ctx, "BEGIN"); err != nil {
+		return fmt.Errorf("checkpoint: begin: %w", err)
+	}
+	defer func() {
+		if _, rerr := c.hold.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil && err == nil {
+			err = fmt.Errorf("checkpoint: end read: %w", rerr)
+		}
+	}()
+	var one int
+	if err := c.hold.QueryRowContext(ctx, "SELECT 1 FROM sqlite_schema LIMIT 1").Scan(&one); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("checkpoint: read: %w", err)
+	}
+	if err := c.wal.sync(); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	var busy int
+	if err := c.conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, log, done); err != nil {
+		return fmt.Errorf("passive checkpoint: %w", err)
+	}
+	if c.afterCopy != nil {
+		c.afterCopy()
+	}
+	if *done > 0 {
+		if err := c.db.sync(); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
 		}
 	}
 	return nil

@@ -53,10 +53,12 @@ type Store struct {
 	pub    switchboard.EventPublisher
 	now    func() time.Time
 
-	wdb   *sql.DB   // exactly one connection, used only by the writer goroutine
-	wconn *sql.Conn // that connection, held by the writer for good
-	rdb   *sql.DB   // read-only pool
-	cdb   *sql.DB   // one connection, used only by the checkpointer goroutine
+	wdb    *sql.DB   // exactly one connection, used only by the writer goroutine
+	wconn  *sql.Conn // that connection, held by the writer for good
+	rdb    *sql.DB   // read-only pool
+	cdb    *sql.DB   // two connections, used only by the checkpointer (ck)
+	ck     ckpt
+	ckptMu sync.Mutex // held by each checkpoint
 
 	ops      chan *op
 	closed   chan struct{}
@@ -194,12 +196,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	// the write-ahead log, not synced. With SyncFull the syncer (wal.go)
 	// then fsyncs the log before any write of the batch is acknowledged,
 	// overlapping the disk's wait with the next batch; with SyncProcess
-	// the writes are acknowledged at once. Checkpoints (synchronous=FULL
-	// on the checkpointer) sync the log before copying it into the
-	// database and the database after. temp_store=memory keeps the
-	// savepoints' statement journals off the disk (they are rebuilt per
-	// transaction anyway), and a 64 MB page cache per connection keeps the
-	// hot pages of the indexes.
+	// the writes are acknowledged at once. Checkpoints sync the log before
+	// copying it into the database and the database after (checkpoint.go).
+	// temp_store=memory keeps the savepoints' statement journals off the
+	// disk (they are rebuilt per transaction anyway), and a 64 MB page
+	// cache per connection keeps the hot pages of the indexes.
 	//
 	// The writer needs its 64 MB as much as the readers: a message's entry
 	// in messages_client_id goes to a random place in its conversation's
@@ -275,14 +276,23 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.rdb.Close()
 		return nil, fmt.Errorf("open checkpointer: %w", err)
 	}
-	s.cdb.SetMaxOpenConns(1)
-	s.cdb.SetMaxIdleConns(1)
+	s.cdb.SetMaxOpenConns(2)
+	s.cdb.SetMaxIdleConns(2)
 	s.cdb.SetConnMaxLifetime(0)
+	if err = s.openCheckpointer(ctx); err != nil {
+		s.ck.close()
+		s.cdb.Close()
+		s.wal.close()
+		s.wconn.Close()
+		s.wdb.Close()
+		s.rdb.Close()
+		return nil, fmt.Errorf("open checkpointer: %w", err)
+	}
 	go s.writer()
 	if s.syncq != nil {
 		go s.syncer()
 	}
-	go s.checkpointer(s.cdb)
+	go s.checkpointer()
 	go s.watchAuth()
 	return s, nil
 }
@@ -307,7 +317,7 @@ func (s *Store) Close() error {
 	for _, st := range s.wstmts {
 		st.Close()
 	}
-	return errors.Join(s.cdb.Close(), s.rdb.Close(), s.wconn.Close(), s.wdb.Close(), s.wal.close())
+	return errors.Join(s.ck.close(), s.cdb.Close(), s.rdb.Close(), s.wconn.Close(), s.wdb.Close(), s.wal.close())
 }
 
 // migrate applies the migrations the database does not have yet, up to

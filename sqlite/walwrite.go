@@ -3,6 +3,7 @@ package sqlite
 import (
 	"encoding/binary"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -48,6 +49,14 @@ var noWALWrites error
 // ahead of its commit.
 const walFlushAt = 4 << 20
 
+// dbWritesPerYield: a checkpoint copies thousands of pages a second under
+// load, each a read of the log and a write of the database, system calls
+// short enough that Go never hands the P on during them, so its goroutine
+// would keep the P for 10 ms at a time (until the runtime preempts it),
+// and with GOMAXPROCS=1 nothing else would run meanwhile. It yields after
+// this many writes (about 0.2 ms of copying) instead.
+const dbWritesPerYield = 32
+
 // walBuf is what is buffered for one open log file descriptor.
 type walBuf struct {
 	buf []byte
@@ -69,6 +78,9 @@ var walw struct {
 	// failed is set by a write-out that had no caller to fail (the
 	// barrier's): the syncer then fails the writes it would acknowledge.
 	failed atomic.Bool
+	// dbWrites counts writes to other files than logs (the database's,
+	// by checkpoints), for the checkpoint's yields.
+	dbWrites atomic.Int64
 
 	open      uintptr // SQLite's own system calls
 	close     uintptr
@@ -184,6 +196,9 @@ func walPwrite(tls *libc.TLS, fd int32, p uintptr, n lib.Tsize_t, off lib.Toff_t
 	b := walw.fds[fd]
 	if b == nil {
 		walw.mu.Unlock()
+		if walw.dbWrites.Add(1)%dbWritesPerYield == 0 {
+			runtime.Gosched()
+		}
 		return cfn[func(*libc.TLS, int32, uintptr, lib.Tsize_t, lib.Toff_t) lib.Tssize_t](walw.pwrite)(tls, fd, p, n, off)
 	}
 	defer walw.mu.Unlock()
