@@ -3,10 +3,12 @@ package sqlite
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/switchboard-chat/switchboard"
@@ -68,13 +70,20 @@ func TestCheckpointKeepsLogUntilDatabaseSynced(t *testing.T) {
 	if !during {
 		t.Fatal("the checkpoint did not reach the database's sync")
 	}
+	// Without the checkpointer's read transaction, a checkpoint that copies
+	// everything lets the next write start the log over, unless one of the
+	// store's readers (its auth watcher polls) is in the log just then.
 	s.ck.afterCopy = nil
-	if err := s.checkpoint(ctx); err != nil {
-		t.Fatal(err)
+	restarted := false
+	for i := 0; i < 50 && !restarted; i++ {
+		if err := s.checkpoint(ctx); err != nil {
+			t.Fatal(err)
+		}
+		createDomain(fmt.Sprintf("after%d.example", i))
+		restarted = !bytes.Equal(walHeader(t, path), before)
 	}
-	createDomain("after.example")
-	if h := walHeader(t, path); bytes.Equal(h, before) {
-		t.Errorf("the log did not start over after complete checkpoints (header %x)", h)
+	if !restarted {
+		t.Errorf("the log did not start over after 50 checkpoints, each followed by a write")
 	}
 	ds, err := s.ListDomains(ctx)
 	if err != nil {
@@ -82,9 +91,11 @@ func TestCheckpointKeepsLogUntilDatabaseSynced(t *testing.T) {
 	}
 	var names []string
 	for _, d := range ds {
-		names = append(names, d.Name)
+		if !strings.HasPrefix(d.Name, "after") {
+			names = append(names, d.Name)
+		}
 	}
-	if want := []string{"after.example", "before.example", "during.example"}; !slices.Equal(names, want) {
+	if want := []string{"before.example", "during.example"}; !slices.Equal(names, want) {
 		t.Errorf("domains %v, want %v", names, want)
 	}
 }
@@ -101,6 +112,8 @@ func TestCheckpointTakesTurns(t *testing.T) {
 	}
 	defer s.Close()
 	const pages = 4000
+	s.ckptMu.Lock() // the background checkpoints wait until the test is done
+	defer s.ckptMu.Unlock()
 	if err := s.write(ctx, func(w *wtx) error {
 		if _, err := w.exec(`CREATE TABLE filler (b BLOB)`); err != nil {
 			return err
@@ -113,8 +126,6 @@ func TestCheckpointTakesTurns(t *testing.T) {
 	}
 
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	s.ckptMu.Lock()
-	defer s.ckptMu.Unlock()
 	start := walw.dbWrites.Load()
 	done := make(chan error, 1)
 	go func() { done <- s.checkpoint(ctx) }()
