@@ -70,6 +70,9 @@ func TestCheckpointKeepsLogUntilDatabaseSynced(t *testing.T) {
 	if !during {
 		t.Fatal("the checkpoint did not reach the database's sync")
 	}
+	if err := s.ck.writeBack(); err != nil {
+		t.Fatalf("writing the database back in parts: %v", err)
+	}
 	// Without the checkpointer's read transaction, a checkpoint that copies
 	// everything lets the next write start the log over, unless one of the
 	// store's readers (its auth watcher polls) is in the log just then.

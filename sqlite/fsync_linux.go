@@ -43,15 +43,20 @@ type uringSyncer struct {
 
 // The kernel's io_uring ABI (include/uapi/linux/io_uring.h).
 const (
-	ioringOpFsync        = 3
-	ioringFsyncDatasync  = 1
-	ioringOffSQRing      = 0
-	ioringOffCQRing      = 0x8000000
-	ioringOffSQEs        = 0x10000000
-	ioringRegisterEventf = 4
-	ioSqeAsync           = 1 << 4
-	sqeSize              = 64
-	cqeSize              = 16
+	ioringOpFsync         = 3
+	ioringOpSyncFileRange = 8
+	// sync_file_range's flags (include/uapi/linux/fs.h).
+	syncFileRangeWaitBefore = 1
+	syncFileRangeWrite      = 2
+	syncFileRangeWaitAfter  = 4
+	ioringFsyncDatasync     = 1
+	ioringOffSQRing         = 0
+	ioringOffCQRing         = 0x8000000
+	ioringOffSQEs           = 0x10000000
+	ioringRegisterEventf    = 4
+	ioSqeAsync              = 1 << 4
+	sqeSize                 = 64
+	cqeSize                 = 16
 )
 
 type sqringOffsets struct {
@@ -120,19 +125,34 @@ func newUringSyncer() (*uringSyncer, error) {
 }
 
 // fdatasync syncs fd through the ring and waits, parked, for it to finish.
-// One caller at a time (the syncer goroutine).
+// One caller at a time (each ring has one user: the syncer, or the
+// checkpointer).
 func (u *uringSyncer) fdatasync(fd int) error {
+	return u.do(ioringOpFsync, fd, 0, 0, ioringFsyncDatasync)
+}
+
+// syncRange writes back fd's dirty pages in [off, off+n) and waits for
+// them (sync_file_range with WAIT_BEFORE|WRITE|WAIT_AFTER), parked.
+func (u *uringSyncer) syncRange(fd int, off int64, n uint32) error {
+	return u.do(ioringOpSyncFileRange, fd, uint64(off), n, syncFileRangeWaitBefore|syncFileRangeWrite|syncFileRangeWaitAfter)
+}
+
+// do submits one operation on fd and waits, parked, for it to finish. One
+// caller at a time.
+func (u *uringSyncer) do(op byte, fd int, off uint64, n uint32, flags uint32) error {
 	u.next++
 	tail := atomic.LoadUint32(u.sqTail)
 	idx := tail & *u.sqMask
 	sqe := u.sqes[idx*sqeSize : (idx+1)*sqeSize]
 	clear(sqe)
-	sqe[0] = ioringOpFsync
+	sqe[0] = op
 	// Straight to the kernel's workers: an fsync cannot complete without
 	// blocking, so trying it inline first would only cost a failed attempt.
 	sqe[1] = ioSqeAsync
 	*(*int32)(unsafe.Pointer(&sqe[4])) = int32(fd)
-	*(*uint32)(unsafe.Pointer(&sqe[28])) = ioringFsyncDatasync
+	*(*uint64)(unsafe.Pointer(&sqe[8])) = off
+	*(*uint32)(unsafe.Pointer(&sqe[24])) = n
+	*(*uint32)(unsafe.Pointer(&sqe[28])) = flags
 	*(*uint64)(unsafe.Pointer(&sqe[32])) = u.next
 	*(*uint32)(unsafe.Add(u.sqArray, idx*4)) = idx
 	atomic.StoreUint32(u.sqTail, tail+1)

@@ -14,6 +14,8 @@ func newUringSyncer() (*uringSyncer, error) { return nil, errors.New("io_uring i
 
 func (u *uringSyncer) fdatasync(fd int) error { return errors.ErrUnsupported }
 
+func (u *uringSyncer) syncRange(fd int, off int64, n uint32) error { return errors.ErrUnsupported }
+
 func (u *uringSyncer) close() {}
 
 func datasync(f *os.File) error { return f.Sync() }

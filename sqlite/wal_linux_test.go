@@ -26,7 +26,8 @@ func needRing(t *testing.T, err error) {
 
 // TestUringSync syncs a file through the io_uring many times over (the ring
 // has two entries, so this wraps it), and reports a failed sync as the
-// kernel's error.
+// kernel's error; and writes parts of it back (the checkpointer's
+// sync_file_range) likewise.
 func TestUringSync(t *testing.T) {
 	u, err := newUringSyncer()
 	needRing(t, err)
@@ -54,6 +55,15 @@ func TestUringSync(t *testing.T) {
 	}
 	if err := u.fdatasync(int(f.Fd())); err != nil {
 		t.Fatalf("sync after a failed one: %v", err)
+	}
+	// The same for a range's write-back (sync_file_range).
+	for off := int64(0); off < 100*4096; off += 16 * 4096 {
+		if err := u.syncRange(int(f.Fd()), off, 16*4096); err != nil {
+			t.Fatalf("write-back of [%d, +64K): %v", off, err)
+		}
+	}
+	if err := u.syncRange(bad, 0, 4096); !errors.Is(err, syscall.EBADF) {
+		t.Fatalf("write-back of a closed descriptor = %v, want EBADF", err)
 	}
 }
 
