@@ -61,6 +61,20 @@ type ckpt struct {
 	// database, each with its own ring; syncs says they are open.
 	wal, db walFile
 	syncs   bool
+	// logCalls is walw.calls when the log was last synced, and settled
+	// says the checkpoint after that sync copied all the log held: while
+	// both still hold, no log has been written since and there is nothing
+	// to copy or sync (an idle store checkpoints without touching the disk).
+	logCalls int64
+	settled  bool
+	// walSyncs and dbSyncs count the syncs the checkpointer made.
+	walSyncs, dbSyncs int
+	// failed: a sync of the database failed. The read transaction is
+	// left open, so the log, the only durable copy of what was copied,
+	// is never started over, and no checkpoint runs again; the store
+	// refuses writes until restarted (syncFailed), as when the log's
+	// sync fails.
+	failed bool
 	// afterCopy, if set (by tests), runs between the copy and the
 	// database's sync.
 	afterCopy func()
@@ -127,6 +141,9 @@ func (c *ckpt) close() error {
 // has grown too much. The caller holds ckptMu.
 func (s *Store) checkpoint(ctx context.Context) error {
 	c := &s.ck
+	if c.failed {
+		return nil
+	}
 	var busy, log, done int
 	if !c.syncs {
 		if err := c.conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done); err != nil {
@@ -144,13 +161,24 @@ func (s *Store) checkpoint(ctx context.Context) error {
 	return nil
 }
 
-// syncedCheckpoint is steps 1–5 above.
+// syncedCheckpoint is steps 1–5 above. It leaves log and done at 0 when
+// nothing was written since the last one, which copied everything.
 func (s *Store) syncedCheckpoint(ctx context.Context, log, done *int) (err error) {
 	c := &s.ck
+	// The counters of writes are those of the package's own pwrite; where
+	// SQLite's is in place (noWALWrites), every checkpoint syncs.
+	counted := noWALWrites == nil
+	calls := walw.calls.Load()
+	if counted && c.settled && calls == c.logCalls {
+		return nil
+	}
 	if _, err := c.hold.ExecContext(ctx, "BEGIN"); err != nil {
 		return fmt.Errorf("checkpoint: begin: %w", err)
 	}
 	defer func() {
+		if c.failed {
+			return
+		}
 		if _, rerr := c.hold.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil && err == nil {
 			err = fmt.Errorf("checkpoint: end read: %w", rerr)
 		}
@@ -162,19 +190,30 @@ func (s *Store) syncedCheckpoint(ctx context.Context, log, done *int) (err error
 	if err := c.wal.sync(); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
+	c.walSyncs++
+	c.logCalls = calls
+	dbWrites := walw.dbWrites.Load()
 	var busy int
 	if err := c.conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, log, done); err != nil {
+		c.settled = false
 		return fmt.Errorf("passive checkpoint: %w", err)
 	}
+	c.settled = *done >= *log
 	if c.afterCopy != nil {
 		c.afterCopy()
 	}
-	if *done > 0 {
-		_ = c.writeBack() // if it fails, the fsync writes what is left
-		if err := c.db.sync(); err != nil {
-			return fmt.Errorf("checkpoint: %w", err)
-		}
+	if counted && walw.dbWrites.Load() == dbWrites {
+		return nil // no page was copied: nothing of the database to sync
 	}
+	_ = c.writeBack() // if it fails, the fsync writes what is left
+	if err := c.db.sync(); err != nil {
+		c.failed = true
+		if !s.syncFailed.Swap(true) {
+			s.logger.Error("syncing the database in a checkpoint failed; refusing writes until restarted", "err", err)
+		}
+		return nil
+	}
+	c.dbSyncs++
 	return nil
 }
 

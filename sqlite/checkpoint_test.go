@@ -154,3 +154,84 @@ func TestCheckpointTakesTurns(t *testing.T) {
 		t.Errorf("another goroutine waited for %d page writes of the checkpoint, want at most %d", gap, 4*dbWritesPerYield)
 	}
 }
+
+// TestIdleCheckpointSyncsNothing: once a checkpoint has copied everything,
+// the next ones, with nothing written since, sync neither the log nor the
+// database; a write makes the next one sync both again.
+func TestIdleCheckpointSyncsNothing(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.ckptMu.Lock()
+	defer s.ckptMu.Unlock()
+	createDomain := func(name string) {
+		t.Helper()
+		if err := s.CreateDomain(ctx, &switchboard.Domain{Name: name, DisplayName: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	createDomain("one.example")
+	// Until one checkpoint copies all there is (a reader of the store may
+	// be in the log), and one more finds it so.
+	for i := 0; i < 50 && !s.ck.settled; i++ {
+		if err := s.checkpoint(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !s.ck.settled {
+		t.Fatal("no checkpoint copied all of the log in 50")
+	}
+	wal, db := s.ck.walSyncs, s.ck.dbSyncs
+	for range 3 {
+		if err := s.checkpoint(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.ck.walSyncs != wal || s.ck.dbSyncs != db {
+		t.Errorf("idle checkpoints synced the log %d and the database %d times, want 0", s.ck.walSyncs-wal, s.ck.dbSyncs-db)
+	}
+	createDomain("two.example")
+	if err := s.checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.ck.walSyncs != wal+1 || s.ck.dbSyncs != db+1 {
+		t.Errorf("the checkpoint after a write synced the log %d and the database %d times, want 1 each", s.ck.walSyncs-wal, s.ck.dbSyncs-db)
+	}
+}
+
+// TestCheckpointSyncFailureRefusesWrites: if the database cannot be synced
+// after a copy, the store refuses writes (the copies may be lost, and the
+// log must stay as it is), and no checkpoint runs again.
+func TestCheckpointSyncFailureRefusesWrites(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "db.sqlite")
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.ckptMu.Lock()
+	defer s.ckptMu.Unlock()
+	if err := s.CreateDomain(ctx, &switchboard.Domain{Name: "before.example", DisplayName: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	before := walHeader(t, path)
+	s.ck.db.f.Close() // the database's sync fails with EBADF
+	if err := s.checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !s.ck.failed {
+		t.Fatal("the failed sync of the database went unnoticed")
+	}
+	err = s.CreateDomain(ctx, &switchboard.Domain{Name: "after.example", DisplayName: "a"})
+	if switchboard.ErrorCode(err) != switchboard.EUNAVAILABLE {
+		t.Fatalf("CreateDomain after the database could not be synced = %v, want %s", err, switchboard.EUNAVAILABLE)
+	}
+	if h := walHeader(t, path); !bytes.Equal(h, before) {
+		t.Errorf("the log started over (header %x, was %x)", h, before)
+	}
+	s.ck.db.f = nil // closed above
+}
