@@ -226,6 +226,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	cache := "&_pragma=cache_size(-65536)"
 	var err error
 	// The writer never checkpoints; the checkpointer does (checkpoint.go).
+	// On failure, what was opened so far is closed again (release).
 	if s.wdb, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+cache+"&_pragma=synchronous(NORMAL)&_pragma=wal_autocheckpoint(0)&_txlock=immediate"); err != nil {
 		return nil, fmt.Errorf("open writer: %w", err)
 	}
@@ -233,7 +234,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s.wdb.SetMaxIdleConns(1)
 	s.wdb.SetConnMaxLifetime(0)
 	if err := s.migrate(ctx, 0); err != nil {
-		s.wdb.Close()
+		s.release()
 		return nil, err
 	}
 	// The writer runs its transactions on the connection itself, with
@@ -242,7 +243,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	// prepares BEGIN afresh each time (6% of the server's CPU at 1,000
 	// messages a second).
 	if s.wconn, err = s.wdb.Conn(ctx); err != nil {
-		s.wdb.Close()
+		s.release()
 		return nil, fmt.Errorf("open writer: %w", err)
 	}
 	if s.syncq != nil {
@@ -255,37 +256,26 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 			s.logger.Info("io_uring unavailable; the write-ahead log is synced with fdatasync, which holds a CPU while the disk works", "err", s.wal.noRing)
 		}
 		if err != nil {
-			s.wconn.Close()
-			s.wdb.Close()
+			s.release()
 			return nil, fmt.Errorf("open write-ahead log: %w", err)
 		}
 	}
 	if s.rdb, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+cache+"&_pragma=synchronous(FULL)&_pragma=query_only(1)&_pragma=mmap_size(1073741824)"); err != nil {
-		s.wal.close()
-		s.wconn.Close()
-		s.wdb.Close()
+		s.release()
 		return nil, fmt.Errorf("open readers: %w", err)
 	}
 	s.rdb.SetMaxOpenConns(8)
 	s.rdb.SetMaxIdleConns(8)
 	s.rdb.SetConnMaxLifetime(0)
 	if s.cdb, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+cache+"&_pragma=synchronous(FULL)&_pragma=wal_autocheckpoint(0)"); err != nil {
-		s.wal.close()
-		s.wconn.Close()
-		s.wdb.Close()
-		s.rdb.Close()
+		s.release()
 		return nil, fmt.Errorf("open checkpointer: %w", err)
 	}
 	s.cdb.SetMaxOpenConns(2)
 	s.cdb.SetMaxIdleConns(2)
 	s.cdb.SetConnMaxLifetime(0)
 	if err = s.openCheckpointer(ctx); err != nil {
-		s.ck.close()
-		s.cdb.Close()
-		s.wal.close()
-		s.wconn.Close()
-		s.wdb.Close()
-		s.rdb.Close()
+		s.release()
 		return nil, fmt.Errorf("open checkpointer: %w", err)
 	}
 	go s.writer()
@@ -314,10 +304,30 @@ func (s *Store) Close() error {
 	}
 	<-s.ckptDone
 	<-s.authDone
+	return s.release()
+}
+
+// release closes the connections and files of the store, those that are
+// open: all of them after Close has stopped its goroutines, or what Open
+// had opened when it failed.
+func (s *Store) release() error {
 	for _, st := range s.wstmts {
 		st.Close()
 	}
-	return errors.Join(s.ck.close(), s.cdb.Close(), s.rdb.Close(), s.wconn.Close(), s.wdb.Close(), s.wal.close())
+	errs := []error{s.ck.close()}
+	if s.cdb != nil {
+		errs = append(errs, s.cdb.Close())
+	}
+	if s.rdb != nil {
+		errs = append(errs, s.rdb.Close())
+	}
+	if s.wconn != nil {
+		errs = append(errs, s.wconn.Close())
+	}
+	if s.wdb != nil {
+		errs = append(errs, s.wdb.Close())
+	}
+	return errors.Join(append(errs, s.wal.close())...)
 }
 
 // migrate applies the migrations the database does not have yet, up to

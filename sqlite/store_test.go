@@ -214,3 +214,64 @@ func cursors(events []*switchboard.Event) []int64 {
 	}
 	return out
 }
+
+// TestOpenLeavesNothingOpen: stores that could not be opened (the file is
+// not a database; a database whose migration fails) and a store opened and
+// closed leave no file descriptor of the process's open, however many
+// times.
+func TestOpenLeavesNothingOpen(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.sqlite")
+	if err := os.WriteFile(bad, []byte(strings.Repeat("not a database ", 400)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A table of the first migration's name, there already.
+	clash := filepath.Join(dir, "clash.sqlite")
+	db, err := sql.Open("sqlite", clash)
+	if err == nil {
+		_, err = db.Exec("CREATE TABLE users (x)")
+		db.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(dir, "good.sqlite")
+	openFDs := func() int {
+		fds, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Skipf("no /proc/self/fd: %v", err)
+		}
+		return len(fds)
+	}
+	// A first round opens what stays open for the process (io_uring's
+	// and the runtime's own).
+	cycle := func() {
+		if s, err := sqlite.Open(context.Background(), bad, sqlite.Options{}); err == nil {
+			s.Close()
+			t.Fatal("Open(a file that is not a database) succeeded")
+		} else if !strings.Contains(err.Error(), "not a database") {
+			t.Fatalf("Open(a file that is not a database) = %v; want it to say so", err)
+		}
+		if s, err := sqlite.Open(context.Background(), clash, sqlite.Options{}); err == nil {
+			s.Close()
+			t.Fatal("Open(a database whose migration fails) succeeded")
+		} else if !strings.Contains(err.Error(), "already exists") {
+			t.Fatalf("Open(a database whose migration fails) = %v; want the migration's error", err)
+		}
+		s, err := sqlite.Open(context.Background(), good, sqlite.Options{})
+		if err != nil {
+			t.Fatalf("Open(good) = %v", err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatalf("Close() = %v", err)
+		}
+	}
+	cycle()
+	before := openFDs()
+	for range 5 {
+		cycle()
+	}
+	if after := openFDs(); after != before {
+		t.Errorf("%d file descriptors open after five more rounds of a failed and a closed store, %d before", after, before)
+	}
+}
