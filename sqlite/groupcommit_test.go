@@ -69,6 +69,36 @@ func TestWritesShareCommitsWhileTheDiskIsBusy(t *testing.T) {
 	}
 }
 
+// TestSyncStallsCounted: the writer's counters tell the syncs of the log
+// that stalled (10 ms or more) and their time apart from the others, so the
+// benchmark can say when the disk, not the server, held a step's writes.
+func TestSyncStallsCounted(t *testing.T) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db.sqlite"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	conv := bulkFixture(t, s, 2)[0]
+	ctx := switchboard.NewContextWithIdentity(context.Background(), switchboard.Identity{Domain: "bulk.example", Extension: conv.Members[0]})
+	sqlite.SlowSyncs(s, 15*time.Millisecond)
+	before := s.WriterStats()
+	// One after another: a sync each.
+	for i := range 3 {
+		if _, err := s.SendMessage(ctx, &switchboard.Message{ConversationID: conv.ID, Body: "slow disk", ClientID: fmt.Sprint("slow", i)}); err != nil {
+			t.Fatalf("SendMessage(%d) = %v", i, err)
+		}
+	}
+	st := s.WriterStats()
+	syncs, stalls, stall := st.Syncs-before.Syncs, st.Stalls-before.Stalls, st.Stall-before.Stall
+	if syncs < 3 || stalls != syncs || stall < 45*time.Millisecond || stall > st.Sync-before.Sync {
+		t.Errorf("three writes on a disk of 15 ms syncs: %d syncs, %d stalls of %v in all (syncs took %v); want every sync a stall, 45 ms or more in all",
+			syncs, stalls, stall, st.Sync-before.Sync)
+	}
+	if slow := st.SlowSyncs - before.SlowSyncs; slow > 0 && st.Stall-before.Stall < 100*time.Millisecond*time.Duration(slow) {
+		t.Errorf("%d syncs counted slow (100 ms or more) in stalls of %v in all", slow, st.Stall-before.Stall)
+	}
+}
+
 // TestFailedWritesLeaveTheOthers: writes that fail, whether first in their
 // transaction or joining one, change nothing and fail alone; the writes
 // around them are all stored.

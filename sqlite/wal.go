@@ -21,6 +21,16 @@ var errSyncFailed = switchboard.Errorf(switchboard.EUNAVAILABLE, "The database c
 // write it covers waited for it.
 const slowSync = 100 * time.Millisecond
 
+// An fsync of the log counts as the disk's stall (WriterStats.Stalls) when
+// it took syncStall (ten times its usual time here) and syncStallPerMB for
+// each megabyte it carried (a disk writing 100 MB/s): a sync that carried
+// the many megabytes of a server overloaded with writes takes long for
+// what it carries, not for the disk's stall.
+const (
+	syncStall      = 10 * time.Millisecond
+	syncStallPerMB = 10 * time.Millisecond
+)
+
 // syncer makes committed batches durable (SyncFull): it takes every batch
 // the writer has committed since its last sync, fsyncs the write-ahead log
 // once for all of them, and only then publishes their events and lets
@@ -52,10 +62,15 @@ func (s *Store) syncer() {
 				break more
 			}
 		}
+		// What this sync carries, as far as the package's log writes tell
+		// (all of the process's logs; nothing without them).
+		written := walw.written.Load()
+		carried := written - s.syncedBytes
+		s.syncedBytes = written
+		began := time.Now()
 		if s.beforeSync != nil {
 			s.beforeSync()
 		}
-		began := time.Now()
 		err := s.wal.sync()
 		if err == nil && walw.failed.Load() {
 			// Frames of a commit could not be written out where no
@@ -65,7 +80,12 @@ func (s *Store) syncer() {
 		took := time.Since(began)
 		s.stats.syncs.Add(1)
 		s.stats.syncNanos.Add(int64(took))
+		if took >= syncStall+time.Duration(carried)*syncStallPerMB/(1<<20) {
+			s.stats.stalls.Add(1)
+			s.stats.stallNanos.Add(int64(took))
+		}
 		if took >= slowSync {
+			s.stats.slowSyncs.Add(1)
 			// Every write of these batches waited this long.
 			s.logger.Warn("slow fsync of the write-ahead log", "took", took.Round(time.Millisecond), "batches", len(pending))
 		}

@@ -78,6 +78,9 @@ var walw struct {
 	// failed is set by a write-out that had no caller to fail (the
 	// barrier's): the syncer then fails the writes it would acknowledge.
 	failed atomic.Bool
+	// written counts the bytes written out to logs, so the syncer knows
+	// how much each of its fsyncs carried.
+	written atomic.Int64
 	// dbWrites counts writes to other files than logs (the database's,
 	// by checkpoints), for the checkpoint's yields.
 	dbWrites atomic.Int64
@@ -259,6 +262,7 @@ func walFlushLocked(tls *libc.TLS, fd int32, b *walBuf) bool {
 			break
 		}
 		buf, off = buf[n:], off+int64(n)
+		walw.written.Add(int64(n))
 	}
 	walw.pending.Add(-int64(len(b.buf)))
 	b.buf, b.commitNext = b.buf[:0], false

@@ -90,6 +90,9 @@ func summaryLine(r result) string {
 		if v, ok := r.Extra["writer_writes_per_sync"]; ok {
 			fmt.Fprintf(&sb, " per-sync=%v sync=%vµs", v, r.Extra["writer_sync_us"])
 		}
+		if n := count(r.Extra["writer_stalls"]); n > 0 {
+			fmt.Fprintf(&sb, " stalls=%d (%vms, %d of 100ms+)", n, r.Extra["writer_stall_ms"], count(r.Extra["writer_slow_syncs"]))
+		}
 	}
 	if r.Pass != nil {
 		if *r.Pass {

@@ -150,7 +150,8 @@ func (tg *target) writerStats(ctx context.Context) (st sqlite.WriterStats, ok bo
 // addWriter records what the store's writer did during a step: the mean
 // batch of its group commits, how busy it was, the mean COMMIT (writing the
 // WAL's frames) and, with a syncer, its fsyncs: how many, how many writes
-// each covered, their mean time.
+// each covered, their mean time, and the stalls among them (10 ms or more:
+// how many, their time, and how many took 100 ms or more).
 func addWriter(r *result, before, after sqlite.WriterStats, ok bool, elapsed time.Duration) {
 	commits := after.Commits - before.Commits
 	if !ok || commits <= 0 {
@@ -164,6 +165,10 @@ func addWriter(r *result, before, after sqlite.WriterStats, ok bool, elapsed tim
 		r.Extra["writer_syncs_per_s"] = round(float64(syncs)/elapsed.Seconds(), 0)
 		r.Extra["writer_writes_per_sync"] = round(float64(after.Writes-before.Writes)/float64(syncs), 2)
 		r.Extra["writer_sync_us"] = round(float64((after.Sync-before.Sync).Microseconds())/float64(syncs), 1)
+		// The disk's stalls: every write they covered waited for them.
+		r.Extra["writer_stalls"] = after.Stalls - before.Stalls
+		r.Extra["writer_stall_ms"] = round(float64((after.Stall-before.Stall).Microseconds())/1000, 1)
+		r.Extra["writer_slow_syncs"] = after.SlowSyncs - before.SlowSyncs
 	}
 }
 
