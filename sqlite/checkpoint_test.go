@@ -28,6 +28,29 @@ func walHeader(t *testing.T, path string) []byte {
 	return b[12:24]
 }
 
+// quietStore opens a store whose background checkpoints wait until the
+// test is done (the test runs its own, holding ckptMu), and its path.
+func quietStore(t *testing.T) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "db.sqlite")
+	s, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	s.ckptMu.Lock()
+	t.Cleanup(s.ckptMu.Unlock) // before Close, which waits for the checkpointer
+	return s, path
+}
+
+// addDomain writes a domain to s (one write to the log), or fails the test.
+func addDomain(t *testing.T, s *Store, name string) {
+	t.Helper()
+	if err := s.CreateDomain(context.Background(), &switchboard.Domain{Name: name, DisplayName: name}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestCheckpointKeepsLogUntilDatabaseSynced: the checkpointer copies pages
 // into the database without SQLite's blocking fsyncs and syncs the database
 // itself; until it has, the log must not start over (its frames are the only
@@ -36,30 +59,17 @@ func walHeader(t *testing.T, path string) []byte {
 // is done the log starts over as before.
 func TestCheckpointKeepsLogUntilDatabaseSynced(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "db.sqlite")
-	s, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, path := quietStore(t)
 	if !s.ck.syncs {
 		t.Fatal("the checkpointer syncs through SQLite; want its own files")
 	}
-	createDomain := func(name string) {
-		t.Helper()
-		if err := s.CreateDomain(ctx, &switchboard.Domain{Name: name, DisplayName: name}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s.ckptMu.Lock()
-	defer s.ckptMu.Unlock()
-	createDomain("before.example")
+	addDomain(t, s, "before.example")
 	before := walHeader(t, path)
 
 	during := false
 	s.ck.afterCopy = func() {
 		during = true
-		createDomain("during.example")
+		addDomain(t, s, "during.example")
 		if h := walHeader(t, path); !bytes.Equal(h, before) {
 			t.Errorf("the log started over before the database was synced (header %x, was %x)", h, before)
 		}
@@ -82,7 +92,7 @@ func TestCheckpointKeepsLogUntilDatabaseSynced(t *testing.T) {
 		if err := s.checkpoint(ctx); err != nil {
 			t.Fatal(err)
 		}
-		createDomain(fmt.Sprintf("after%d.example", i))
+		addDomain(t, s, fmt.Sprintf("after%d.example", i))
 		restarted = !bytes.Equal(walHeader(t, path), before)
 	}
 	if !restarted {
@@ -109,14 +119,8 @@ func TestCheckpointKeepsLogUntilDatabaseSynced(t *testing.T) {
 // checkpoint (after 10 ms: 1,000–2,400 pages here without the yields).
 func TestCheckpointTakesTurns(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, _ := quietStore(t)
 	const pages = 4000
-	s.ckptMu.Lock() // the background checkpoints wait until the test is done
-	defer s.ckptMu.Unlock()
 	if err := s.write(ctx, func(w *wtx) error {
 		if _, err := w.exec(`CREATE TABLE filler (b BLOB)`); err != nil {
 			return err
@@ -160,20 +164,8 @@ func TestCheckpointTakesTurns(t *testing.T) {
 // database; a write makes the next one sync both again.
 func TestIdleCheckpointSyncsNothing(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	s.ckptMu.Lock()
-	defer s.ckptMu.Unlock()
-	createDomain := func(name string) {
-		t.Helper()
-		if err := s.CreateDomain(ctx, &switchboard.Domain{Name: name, DisplayName: name}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	createDomain("one.example")
+	s, _ := quietStore(t)
+	addDomain(t, s, "one.example")
 	// Until one checkpoint copies all there is (a reader of the store may
 	// be in the log), and one more finds it so.
 	for i := 0; i < 50 && !s.ck.settled; i++ {
@@ -196,7 +188,7 @@ func TestIdleCheckpointSyncsNothing(t *testing.T) {
 	// After a write, the checkpoints sync the log and, once one copies
 	// the write's pages (not while a reader of the store still uses an
 	// earlier snapshot, which keeps them in the log), the database.
-	createDomain("two.example")
+	addDomain(t, s, "two.example")
 	if err := s.checkpoint(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -218,17 +210,8 @@ func TestIdleCheckpointSyncsNothing(t *testing.T) {
 // log must stay as it is), and no checkpoint runs again.
 func TestCheckpointSyncFailureRefusesWrites(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "db.sqlite")
-	s, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	s.ckptMu.Lock()
-	defer s.ckptMu.Unlock()
-	if err := s.CreateDomain(ctx, &switchboard.Domain{Name: "before.example", DisplayName: "b"}); err != nil {
-		t.Fatal(err)
-	}
+	s, path := quietStore(t)
+	addDomain(t, s, "before.example")
 	before := walHeader(t, path)
 	s.ck.db.f.Close() // the database's sync fails with EBADF
 	if err := s.checkpoint(ctx); err != nil {
@@ -237,7 +220,7 @@ func TestCheckpointSyncFailureRefusesWrites(t *testing.T) {
 	if !s.ck.failed {
 		t.Fatal("the failed sync of the database went unnoticed")
 	}
-	err = s.CreateDomain(ctx, &switchboard.Domain{Name: "after.example", DisplayName: "a"})
+	err := s.CreateDomain(ctx, &switchboard.Domain{Name: "after.example", DisplayName: "a"})
 	if switchboard.ErrorCode(err) != switchboard.EUNAVAILABLE {
 		t.Fatalf("CreateDomain after the database could not be synced = %v, want %s", err, switchboard.EUNAVAILABLE)
 	}

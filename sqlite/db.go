@@ -135,8 +135,9 @@ type WriterStats struct {
 	Sync  time.Duration `json:"sync_ns"`
 	// Of those, the disk's stalls (10 ms or more, and 10 ms more for each
 	// megabyte the sync carried) and their time; and how many syncs took
-	// slowSync (100 ms) or more (each also logged). Every write a stall covers waited for it: on a shared
-	// host they, not the server, are what fail a step's p99.
+	// slowSync (100 ms) or more (each also logged). Every write a stall
+	// covers waited for it: on a shared host they, not the server, are
+	// what fail a step's p99.
 	Stalls    int64         `json:"stalls"`
 	Stall     time.Duration `json:"stall_ns"`
 	SlowSyncs int64         `json:"slow_syncs"`

@@ -173,8 +173,6 @@ func number(v any) float64 {
 	switch x := v.(type) {
 	case int64:
 		return float64(x)
-	case int:
-		return float64(x)
 	case float64:
 		return x
 	}
