@@ -141,6 +141,11 @@ type WriterStats struct {
 	Stalls    int64         `json:"stalls"`
 	Stall     time.Duration `json:"stall_ns"`
 	SlowSyncs int64         `json:"slow_syncs"`
+	// LogBytes counts the bytes written to write-ahead logs (the pages
+	// the commits changed, with their frame headers), whatever the disk's
+	// speed: what the writes cost the log, the fsyncs and the checkpoints.
+	// It counts every store of the process (the server has one).
+	LogBytes int64 `json:"log_bytes"`
 }
 
 // WriterStats reads the writer's counters; safe for concurrent use.
@@ -148,7 +153,8 @@ func (s *Store) WriterStats() WriterStats {
 	return WriterStats{Commits: s.stats.commits.Load(), Writes: s.stats.writes.Load(),
 		Busy: time.Duration(s.stats.busyNanos.Load()), Commit: time.Duration(s.stats.commitNanos.Load()),
 		Syncs: s.stats.syncs.Load(), Sync: time.Duration(s.stats.syncNanos.Load()),
-		Stalls: s.stats.stalls.Load(), Stall: time.Duration(s.stats.stallNanos.Load()), SlowSyncs: s.stats.slowSyncs.Load()}
+		Stalls: s.stats.stalls.Load(), Stall: time.Duration(s.stats.stallNanos.Load()), SlowSyncs: s.stats.slowSyncs.Load(),
+		LogBytes: walw.written.Load()}
 }
 
 // Options configure a Store.

@@ -56,3 +56,10 @@ func NoPageCacheRekey() error { return noPcacheRekey }
 func PageCacheCounts() (lockRekeys, fullScans int64) {
 	return pcacheLockRekeys.Load(), pcacheFullScans.Load()
 }
+
+// HoldCheckpoints keeps the store's checkpoints from running until the
+// returned function is called (before Close, which waits for them).
+func HoldCheckpoints(s *Store) (release func()) {
+	s.ckptMu.Lock()
+	return s.ckptMu.Unlock
+}

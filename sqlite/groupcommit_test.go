@@ -99,6 +99,36 @@ func TestSyncStallsCounted(t *testing.T) {
 	}
 }
 
+// TestLogBytesCounted: WriterStats.LogBytes grows by the pages each commit
+// changed (a frame of a page and its 24-byte header each), and by nothing
+// for a write that failed.
+func TestLogBytesCounted(t *testing.T) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db.sqlite"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	conv := bulkFixture(t, s, 2)[0]
+	ctx := switchboard.NewContextWithIdentity(context.Background(), switchboard.Identity{Domain: "bulk.example", Extension: conv.Members[0]})
+	const frame = 4096 + 24
+	before := s.WriterStats()
+	for i := range 3 {
+		if _, err := s.SendMessage(ctx, &switchboard.Message{ConversationID: conv.ID, Body: "counted", ClientID: fmt.Sprint("log", i)}); err != nil {
+			t.Fatalf("SendMessage(%d) = %v", i, err)
+		}
+	}
+	after := s.WriterStats()
+	if commits, n := after.Commits-before.Commits, after.LogBytes-before.LogBytes; commits < 1 || n < 3*frame || n > commits*64*frame {
+		t.Errorf("three sends in %d commits wrote %d bytes of log; want at least a page each, at most 64 pages a commit", commits, n)
+	}
+	if _, err := s.SendMessage(ctx, &switchboard.Message{ConversationID: "c_nonexistent", Body: "lost"}); switchboard.ErrorCode(err) != switchboard.ENOTFOUND {
+		t.Fatalf("SendMessage(no conversation) = %v, want %s", err, switchboard.ENOTFOUND)
+	}
+	if n := s.WriterStats().LogBytes - after.LogBytes; n != 0 {
+		t.Errorf("a failed send wrote %d bytes of log, want none", n)
+	}
+}
+
 // TestFailedWritesLeaveTheOthers: writes that fail, whether first in their
 // transaction or joining one, change nothing and fail alone; the writes
 // around them are all stored.

@@ -86,7 +86,7 @@ func summaryLine(r result) string {
 		}
 	}
 	if v, ok := r.Extra["writer_writes_per_commit"]; ok {
-		fmt.Fprintf(&sb, " batch=%v writer=%v%% commit=%vµs", v, r.Extra["writer_busy_percent"], r.Extra["writer_commit_us"])
+		fmt.Fprintf(&sb, " batch=%v writer=%v%% commit=%vµs log=%vKB/write", v, r.Extra["writer_busy_percent"], r.Extra["writer_commit_us"], r.Extra["writer_log_kb_per_write"])
 		if v, ok := r.Extra["writer_writes_per_sync"]; ok {
 			fmt.Fprintf(&sb, " per-sync=%v sync=%vµs", v, r.Extra["writer_sync_us"])
 		}

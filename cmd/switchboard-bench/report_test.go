@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard-chat/switchboard/sqlite"
 )
 
 func TestParseMark(t *testing.T) {
@@ -113,6 +115,27 @@ func TestReport(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "one2one-max") {
 		t.Errorf("stdout lacks the step line: %s", out.String())
+	}
+}
+
+// TestAddWriter: a step's writer figures are the differences of the
+// store's counters over the step, per commit, per sync and per write.
+func TestAddWriter(t *testing.T) {
+	before := sqlite.WriterStats{Commits: 100, Writes: 150, Busy: time.Second, Commit: 100 * time.Millisecond, Syncs: 90, Sync: 90 * time.Millisecond, LogBytes: 1 << 20}
+	after := sqlite.WriterStats{Commits: 600, Writes: 3150, Busy: 1500 * time.Millisecond, Commit: 150 * time.Millisecond, Syncs: 590, Sync: 590 * time.Millisecond,
+		Stalls: 2, Stall: 30 * time.Millisecond, LogBytes: 1<<20 + 3000*16*1024}
+	r := result{Step: "one2one", Target: "switchboard", Rate: 3000, Extra: map[string]any{}}
+	addWriter(&r, before, after, true, 2*time.Second)
+	want := map[string]any{"writer_commits_per_s": 250.0, "writer_writes_per_commit": 6.0, "writer_busy_percent": 25.0, "writer_commit_us": 100.0,
+		"writer_syncs_per_s": 250.0, "writer_writes_per_sync": 6.0, "writer_sync_us": 1000.0, "writer_stalls": int64(2), "writer_stall_ms": 30.0,
+		"writer_slow_syncs": int64(0), "writer_log_kb_per_write": 16.0}
+	for k, v := range want {
+		if r.Extra[k] != v {
+			t.Errorf("%s = %v (%T), want %v", k, r.Extra[k], r.Extra[k], v)
+		}
+	}
+	if line := summaryLine(r); !strings.Contains(line, "batch=6 writer=25% commit=100µs log=16KB/write per-sync=6 sync=1000µs stalls=2") {
+		t.Errorf("step line = %q", line)
 	}
 }
 
