@@ -47,7 +47,7 @@ func (b *bench) markdown() string {
 		measured, relay := "no passing step", "–"
 		var pass *bool
 		if r.Rate > 0 {
-			measured = fmt.Sprintf("%.0f msg/s at p99 %.1f ms (%.0f µs server CPU/msg)", r.Rate, r.Latency.P99, r.ServerCPUPerMsgUS)
+			measured = fmt.Sprintf("%.0f msg/s at p99 %.1f ms (%.0f µs server CPU/msg%s)", r.Rate, r.Latency.P99, r.ServerCPUPerMsgUS, b.relayCPU("one2one", r))
 		}
 		if rr, ok := r.Extra["relay_rate"]; ok {
 			relay = fmt.Sprintf("%.0f msg/s", rr) + relayRange(r, 1)
@@ -72,7 +72,8 @@ func (b *bench) markdown() string {
 	if r, ok := b.find("group10-max", ""); ok {
 		measured, relay := "no passing step", "–"
 		if r.Rate > 0 {
-			measured = fmt.Sprintf("%.0f deliveries/s (%.0f msg/s) at p99 %.1f ms", r.DeliveriesPerSec, r.Rate, r.Latency.P99)
+			measured = fmt.Sprintf("%.0f deliveries/s (%.0f msg/s) at p99 %.1f ms (%.0f µs server CPU/msg%s)", r.DeliveriesPerSec, r.Rate, r.Latency.P99,
+				r.ServerCPUPerMsgUS, b.relayCPU("group10", r))
 		}
 		if rr, ok := r.Extra["relay_deliveries_per_s"]; ok {
 			relay = fmt.Sprintf("%.0f deliveries/s", rr) + relayRange(r, 9)
@@ -147,6 +148,24 @@ func relayRange(r result, fanout float64) string {
 		return ""
 	}
 	return fmt.Sprintf(" (ramped before and after Switchboard: %.0f, %.0f)", first*fanout, again*fanout)
+}
+
+// relayCPU compares the CPU per message of Switchboard's best step r of
+// a ramp with the relay's at the same rate (the lower of its two ramps'):
+// a ratio that, unlike the rates the ramps reach, hardly moves with the
+// host's stalls. Empty if the relay ran no step at that rate.
+func (b *bench) relayCPU(step string, r result) string {
+	best := 0.0
+	for _, rr := range b.results {
+		if rr.Target == "relay" && (rr.Step == step || rr.Step == step+"-again") && rr.Rate == r.Rate && rr.ServerCPUPerMsgUS > 0 &&
+			(best == 0 || rr.ServerCPUPerMsgUS < best) {
+			best = rr.ServerCPUPerMsgUS
+		}
+	}
+	if best == 0 || r.ServerCPUPerMsgUS <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %.1f× the relay's %.0f µs at this rate", r.ServerCPUPerMsgUS/best, best)
 }
 
 // slowSyncs counts the log's fsyncs of 100 ms or more over the steps of

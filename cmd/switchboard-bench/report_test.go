@@ -155,7 +155,8 @@ func TestConfigQuick(t *testing.T) {
 }
 
 // TestRelayTwice: with the relay ramped before and after Switchboard, the
-// ratio is against the higher of the two and the table gives both.
+// ratio is against the higher of the two and the table gives both, and
+// Switchboard's CPU per message against the relay's at the same rate.
 func TestRelayTwice(t *testing.T) {
 	var out bytes.Buffer
 	b := &bench{cfg: defaultConfig(), out: &out, started: time.Now()}
@@ -172,9 +173,22 @@ func TestRelayTwice(t *testing.T) {
 	if relay.Rate != 20000 {
 		t.Errorf("higherRelay(14000, 20000) = %v, want 20000", relay.Rate)
 	}
-	b.emitBest("one2one-max", map[string]result{"switchboard": step("switchboard", 2800), "relay": relay})
+	// The relay's steps at Switchboard's best rate, one in each ramp: the
+	// CPU per message is compared with the lower.
+	for i, cpu := range []float64{120, 100} {
+		r := step("relay", 2800)
+		r.ServerCPUPerMsgUS = cpu
+		if i == 1 {
+			r.Step = "one2one-again"
+		}
+		b.results = append(b.results, r)
+	}
+	sb := step("switchboard", 2800)
+	sb.ServerCPUPerMsgUS = 250
+	b.emitBest("one2one-max", map[string]result{"switchboard": sb, "relay": relay})
 	md := b.markdown()
-	for _, want := range []string{"0.14× the relay", "20000 msg/s (ramped before and after Switchboard: 14000, 20000)"} {
+	for _, want := range []string{"0.14× the relay", "20000 msg/s (ramped before and after Switchboard: 14000, 20000)",
+		"(250 µs server CPU/msg, 2.5× the relay's 100 µs at this rate)"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
