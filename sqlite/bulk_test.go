@@ -46,6 +46,35 @@ func bulkFixture(tb testing.TB, s *sqlite.Store, users int) []*switchboard.Conve
 	return convs
 }
 
+// pairStore opens a store (closed when the test ends) with the fixture of
+// two users and their conversation, and returns it with the conversation
+// and the first user's context.
+func pairStore(t *testing.T, pub switchboard.EventPublisher) (*sqlite.Store, *switchboard.Conversation, context.Context) {
+	t.Helper()
+	s := mustOpen(t, filepath.Join(t.TempDir(), "db.sqlite"), pub)
+	conv := bulkFixture(t, s, 2)[0]
+	return s, conv, switchboard.NewContextWithIdentity(context.Background(), switchboard.Identity{Domain: "bulk.example", Extension: conv.Members[0]})
+}
+
+// bulkHistory loads n earlier messages into convs, round the
+// conversations, each with a random client_id as clients make them, 2,000
+// to a write.
+func bulkHistory(tb testing.TB, s *sqlite.Store, convs []*switchboard.Conversation, n int) {
+	tb.Helper()
+	var msgs []*switchboard.Message
+	for i := range n {
+		c := convs[i%len(convs)]
+		msgs = append(msgs, &switchboard.Message{ConversationID: c.ID, Sender: c.Members[i%2], Body: "an earlier message of about the length of a line of chat",
+			ClientID: switchboard.NewSecret()[:22]})
+		if len(msgs) == 2000 || i == n-1 {
+			if err := s.BulkMessages(context.Background(), msgs); err != nil {
+				tb.Fatalf("BulkMessages() = %v", err)
+			}
+			msgs = msgs[:0]
+		}
+	}
+}
+
 // TestBulk checks that bulk-loaded fixtures read and grow like those made
 // through the API.
 func TestBulk(t *testing.T) {
@@ -99,18 +128,7 @@ func BenchmarkSendMessage(b *testing.B) {
 func BenchmarkSendMessageLongHistory(b *testing.B) {
 	s := openSendStore(b)
 	convs := bulkFixture(b, s, 1000)
-	var msgs []*switchboard.Message
-	for i := range 200_000 {
-		c := convs[i%len(convs)]
-		msgs = append(msgs, &switchboard.Message{ConversationID: c.ID, Sender: c.Members[i%2], Body: "an earlier message of about the length of a line of chat",
-			ClientID: switchboard.NewSecret()[:22]})
-		if len(msgs) == 2000 {
-			if err := s.BulkMessages(context.Background(), msgs); err != nil {
-				b.Fatal(err)
-			}
-			msgs = msgs[:0]
-		}
-	}
+	bulkHistory(b, s, convs, 200_000)
 	benchmarkSend(b, s, convs)
 }
 

@@ -3,7 +3,6 @@ package sqlite_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -19,12 +18,7 @@ import (
 // of the conversation.
 func TestWritesShareCommitsWhileTheDiskIsBusy(t *testing.T) {
 	rec := &storetest.Recorder{}
-	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db.sqlite"), sqlite.Options{Publisher: rec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	conv := bulkFixture(t, s, 2)[0]
+	s, conv, _ := pairStore(t, rec)
 	sqlite.SlowSyncs(s, 40*time.Millisecond)
 	before := s.WriterStats()
 
@@ -73,13 +67,7 @@ func TestWritesShareCommitsWhileTheDiskIsBusy(t *testing.T) {
 // that stalled (10 ms or more) and their time apart from the others, so the
 // benchmark can say when the disk, not the server, held a step's writes.
 func TestSyncStallsCounted(t *testing.T) {
-	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db.sqlite"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	conv := bulkFixture(t, s, 2)[0]
-	ctx := switchboard.NewContextWithIdentity(context.Background(), switchboard.Identity{Domain: "bulk.example", Extension: conv.Members[0]})
+	s, conv, ctx := pairStore(t, nil)
 	sqlite.SlowSyncs(s, 15*time.Millisecond)
 	before := s.WriterStats()
 	// One after another: a sync each.
@@ -103,13 +91,7 @@ func TestSyncStallsCounted(t *testing.T) {
 // changed (a frame of a page and its 24-byte header each), and by nothing
 // for a write that failed.
 func TestLogBytesCounted(t *testing.T) {
-	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db.sqlite"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	conv := bulkFixture(t, s, 2)[0]
-	ctx := switchboard.NewContextWithIdentity(context.Background(), switchboard.Identity{Domain: "bulk.example", Extension: conv.Members[0]})
+	s, conv, ctx := pairStore(t, nil)
 	const frame = 4096 + 24
 	before := s.WriterStats()
 	for i := range 3 {
@@ -135,16 +117,10 @@ func TestLogBytesCounted(t *testing.T) {
 func TestFailedWritesLeaveTheOthers(t *testing.T) {
 	for _, slow := range []time.Duration{0, 10 * time.Millisecond} {
 		t.Run(fmt.Sprint("sync+", slow), func(t *testing.T) {
-			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db.sqlite"), sqlite.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			conv := bulkFixture(t, s, 2)[0]
+			s, conv, ctx := pairStore(t, nil)
 			if slow > 0 {
 				sqlite.SlowSyncs(s, slow)
 			}
-			ctx := switchboard.NewContextWithIdentity(context.Background(), switchboard.Identity{Domain: "bulk.example", Extension: conv.Members[0]})
 			const n = 40
 			errs := sendSpread(ctx, s, n, func(i int) string {
 				if i%3 == 0 {

@@ -32,15 +32,7 @@ func TestLogPagesPerSend(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "db.sqlite")
 	s := mustOpen(t, path, nil)
 	convs := bulkFixture(t, s, 400)
-	var msgs []*switchboard.Message
-	for i := range 8000 {
-		c := convs[i%len(convs)]
-		msgs = append(msgs, &switchboard.Message{ConversationID: c.ID, Sender: c.Members[i%2], Body: "an earlier message of about the length of a line of chat",
-			ClientID: switchboard.NewSecret()[:22]})
-	}
-	if err := s.BulkMessages(context.Background(), msgs); err != nil {
-		t.Fatal(err)
-	}
+	bulkHistory(t, s, convs, 8000)
 	send := func(i int) {
 		c := convs[(i*7)%len(convs)]
 		ctx := switchboard.NewContextWithIdentity(context.Background(), switchboard.Identity{Domain: "bulk.example", Extension: c.Members[i%2]})
