@@ -151,21 +151,28 @@ func relayRange(r result, fanout float64) string {
 }
 
 // relayCPU compares the CPU per message of Switchboard's best step r of
-// a ramp with the relay's at the same rate (the lower of its two ramps'):
+// a ramp with the relay's at the same rate, or else at the highest rate
+// below it that the relay ran (the lower of its two ramps' at that rate):
 // a ratio that, unlike the rates the ramps reach, hardly moves with the
-// host's stalls. Empty if the relay ran no step at that rate.
+// host's stalls. Empty if the relay ran no such step.
 func (b *bench) relayCPU(step string, r result) string {
-	best := 0.0
+	rate, cpu := 0.0, 0.0
 	for _, rr := range b.results {
-		if rr.Target == "relay" && (rr.Step == step || rr.Step == step+"-again") && rr.Rate == r.Rate && rr.ServerCPUPerMsgUS > 0 &&
-			(best == 0 || rr.ServerCPUPerMsgUS < best) {
-			best = rr.ServerCPUPerMsgUS
+		if rr.Target != "relay" || (rr.Step != step && rr.Step != step+"-again") || rr.Rate > r.Rate || rr.ServerCPUPerMsgUS <= 0 {
+			continue
+		}
+		if rr.Rate > rate || (rr.Rate == rate && rr.ServerCPUPerMsgUS < cpu) {
+			rate, cpu = rr.Rate, rr.ServerCPUPerMsgUS
 		}
 	}
-	if best == 0 || r.ServerCPUPerMsgUS <= 0 {
+	if cpu == 0 || r.ServerCPUPerMsgUS <= 0 {
 		return ""
 	}
-	return fmt.Sprintf(", %.1f× the relay's %.0f µs at this rate", r.ServerCPUPerMsgUS/best, best)
+	at := "this rate"
+	if rate != r.Rate {
+		at = fmt.Sprintf("%.0f msg/s", rate)
+	}
+	return fmt.Sprintf(", %.1f× the relay's %.0f µs at %s", r.ServerCPUPerMsgUS/cpu, cpu, at)
 }
 
 // slowSyncs counts the log's fsyncs of 100 ms or more over the steps of
