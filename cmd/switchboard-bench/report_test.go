@@ -84,6 +84,8 @@ func TestReport(t *testing.T) {
 	b.emit(result{Step: "latency-1k", Target: "switchboard", Rate: 1000, Connections: 11000, Latency: &l, Pass: boolp(false),
 		Extra: map[string]any{"writer_writes_per_commit": 1.03, "writer_busy_percent": 20.0, "writer_commit_us": 50.0, "writer_writes_per_sync": 1.04,
 			"writer_sync_us": 450.0, "writer_stalls": int64(3), "writer_stall_ms": 420.5, "writer_slow_syncs": int64(2)}})
+	b.emit(result{Step: "presence", Target: "switchboard", Rate: 20, Connections: 100, Latency: &l, DeliveredRatio: 1, Pass: boolp(true),
+		Extra: map[string]any{"writer_stalls": int64(1), "writer_stall_ms": 15.1}})
 	b.results = append(b.results, result{Step: "one2one", Target: "switchboard", Rate: 2250, Extra: map[string]any{"writer_stalls": 2.0, "writer_stall_ms": 160.0, "writer_slow_syncs": 1.0}},
 		result{Step: "one2one", Target: "switchboard", Rate: 3375, Extra: map[string]any{"writer_stalls": 1.0, "writer_stall_ms": 12.0, "writer_slow_syncs": 0.0}})
 	f.Close()
@@ -92,8 +94,8 @@ func TestReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	if len(lines) != 3 {
-		t.Fatalf("results.jsonl has %d lines, want 3", len(lines))
+	if len(lines) != 4 {
+		t.Fatalf("results.jsonl has %d lines, want 4", len(lines))
 	}
 	for _, line := range lines {
 		var r map[string]any
@@ -105,7 +107,7 @@ func TestReport(t *testing.T) {
 	}
 	md := b.markdown()
 	for _, want := range []string{"| Persisted 1:1 messages", "12000 msg/s", "0.60× the relay", "| met |", "0 lost of 10 acknowledged",
-		"the disk stalled 3 times (420.5 ms)", "The host's disk took 100 ms or more for 3 of the log's fsyncs (in latency-1k at 1000 msg/s: 2, one2one at 2250 msg/s: 1)"} {
+		"the disk stalled 3 times (420.5 ms)", "1.0000 delivered; the disk stalled once (15.1 ms)", "The host's disk took 100 ms or more for 3 of the log's fsyncs (in latency-1k at 1000 msg/s: 2, one2one at 2250 msg/s: 1)"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
