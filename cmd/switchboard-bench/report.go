@@ -47,7 +47,7 @@ func (b *bench) markdown() string {
 		measured, relay := "no passing step", "–"
 		var pass *bool
 		if r.Rate > 0 {
-			measured = fmt.Sprintf("%.0f msg/s at p99 %.1f ms (%.0f µs server CPU/msg%s)", r.Rate, r.Latency.P99, r.ServerCPUPerMsgUS, b.relayCPU("one2one", r))
+			measured = fmt.Sprintf("%.0f msg/s at p99 %.1f ms (%.0f µs server CPU/msg%s)", r.Rate, r.Latency.P99, r.ServerCPUPerMsgUS, relayCPU(r))
 		}
 		if rr, ok := r.Extra["relay_rate"]; ok {
 			relay = fmt.Sprintf("%.0f msg/s", rr) + relayRange(r, 1)
@@ -70,7 +70,7 @@ func (b *bench) markdown() string {
 		measured, relay := "no passing step", "–"
 		if r.Rate > 0 {
 			measured = fmt.Sprintf("%.0f deliveries/s (%.0f msg/s) at p99 %.1f ms (%.0f µs server CPU/msg%s)", r.DeliveriesPerSec, r.Rate, r.Latency.P99,
-				r.ServerCPUPerMsgUS, b.relayCPU("group10", r))
+				r.ServerCPUPerMsgUS, relayCPU(r))
 		}
 		if rr, ok := r.Extra["relay_deliveries_per_s"]; ok {
 			relay = fmt.Sprintf("%.0f deliveries/s", rr) + relayRange(r, 9)
@@ -162,26 +162,32 @@ func stalls(r result) string {
 	}
 }
 
-// relayCPU compares the CPU per message of Switchboard's best step r of
-// a ramp with the relay's at the same rate, or else at the highest rate
-// below it that the relay ran (the lower of its two ramps' at that rate):
-// a ratio that, unlike the rates the ramps reach, hardly moves with the
-// host's stalls. Empty if the relay ran no such step.
-func (b *bench) relayCPU(step string, r result) string {
-	rate, cpu := 0.0, 0.0
+// relayCPUAt finds the relay's CPU per message to compare with
+// Switchboard's at rate in the ramps of step: at the same rate, or else at
+// the highest rate below it that the relay ran (the lower of its two
+// ramps' at that rate). Unlike the rates the ramps reach, the ratio hardly
+// moves with the host's stalls.
+func (b *bench) relayCPUAt(step string, rate float64) (at, cpu float64, ok bool) {
 	for _, rr := range b.results {
-		if rr.Target != "relay" || (rr.Step != step && rr.Step != step+"-again") || rr.Rate > r.Rate || rr.ServerCPUPerMsgUS <= 0 {
+		if rr.Target != "relay" || (rr.Step != step && rr.Step != step+"-again") || rr.Rate > rate || rr.ServerCPUPerMsgUS <= 0 {
 			continue
 		}
-		if rr.Rate > rate || (rr.Rate == rate && rr.ServerCPUPerMsgUS < cpu) {
-			rate, cpu = rr.Rate, rr.ServerCPUPerMsgUS
+		if rr.Rate > at || (rr.Rate == at && rr.ServerCPUPerMsgUS < cpu) {
+			at, cpu = rr.Rate, rr.ServerCPUPerMsgUS
 		}
 	}
-	if cpu == 0 || r.ServerCPUPerMsgUS <= 0 {
+	return at, cpu, cpu > 0
+}
+
+// relayCPU says how Switchboard's CPU per message in its best step r of a
+// ramp compares with the relay's (emitBest), for its row.
+func relayCPU(r result) string {
+	cpu, ok := r.Extra["relay_cpu_us_per_msg_compared"].(float64)
+	if !ok || r.ServerCPUPerMsgUS <= 0 {
 		return ""
 	}
 	at := "this rate"
-	if rate != r.Rate {
+	if rate := number(r.Extra["relay_cpu_compared_rate"]); rate != r.Rate {
 		at = fmt.Sprintf("%.0f msg/s", rate)
 	}
 	return fmt.Sprintf(", %.1f× the relay's %.0f µs at %s", r.ServerCPUPerMsgUS/cpu, cpu, at)

@@ -198,6 +198,9 @@ func TestRelayTwice(t *testing.T) {
 	sb := step("switchboard", 2800)
 	sb.ServerCPUPerMsgUS = 250
 	b.emitBest("one2one-max", map[string]result{"switchboard": sb, "relay": relay})
+	if r, _ := b.find("one2one-max", ""); r.Extra["cpu_ratio"] != 2.5 || r.Extra["relay_cpu_compared_rate"] != 2800.0 {
+		t.Errorf("one2one-max records cpu_ratio %v at relay rate %v, want 2.5 at 2800", r.Extra["cpu_ratio"], r.Extra["relay_cpu_compared_rate"])
+	}
 	md := b.markdown()
 	for _, want := range []string{"0.14× the relay", "20000 msg/s (ramped before and after Switchboard: 14000, 20000)",
 		"(250 µs server CPU/msg, 2.5× the relay's 100 µs at this rate)", "(377 µs server CPU/msg, 1.2× the relay's 319 µs at 1898 msg/s)"} {
