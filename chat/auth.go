@@ -69,9 +69,13 @@ func (s *Service) Login(ctx context.Context, username, password, clientAddr stri
 	return token, u, nil
 }
 
+// errSignIn is Authenticate's error for a token it does not know: made
+// once, not on every request (errors are not changed once made).
+var errSignIn = switchboard.Errorf(switchboard.EUNAUTHORIZED, "Sign in first.")
+
 // Authenticate returns the identity of a session token, or unauthorized.
 func (s *Service) Authenticate(ctx context.Context, token string) (switchboard.Identity, error) {
-	unauthorized := switchboard.Errorf(switchboard.EUNAUTHORIZED, "Sign in first.")
+	unauthorized := errSignIn
 	if token == "" || len(token) > 200 {
 		return switchboard.Identity{}, unauthorized
 	}
