@@ -69,25 +69,28 @@ func (s *Service) Login(ctx context.Context, username, password, clientAddr stri
 	return token, u, nil
 }
 
-// errSignIn is Authenticate's error for a token it does not know: made
-// once, not on every request (errors are not changed once made).
-var errSignIn = switchboard.Errorf(switchboard.EUNAUTHORIZED, "Sign in first.")
+// errSignIn is Authenticate's error for a token it does not know, and
+// errAPIKey AuthenticateAPIKey's: made once, not on every request (errors
+// are not changed once made).
+var (
+	errSignIn = switchboard.Errorf(switchboard.EUNAUTHORIZED, "Sign in first.")
+	errAPIKey = switchboard.Errorf(switchboard.EUNAUTHORIZED, "A valid API key is required.")
+)
 
 // Authenticate returns the identity of a session token, or unauthorized.
 func (s *Service) Authenticate(ctx context.Context, token string) (switchboard.Identity, error) {
-	unauthorized := errSignIn
 	if token == "" || len(token) > 200 {
-		return switchboard.Identity{}, unauthorized
+		return switchboard.Identity{}, errSignIn
 	}
 	sess, err := s.dir.FindSession(ctx, hashToken(token))
 	if switchboard.ErrorCode(err) == switchboard.ENOTFOUND {
-		return switchboard.Identity{}, unauthorized
+		return switchboard.Identity{}, errSignIn
 	} else if err != nil {
 		return switchboard.Identity{}, err
 	}
 	u, err := s.dir.FindUser(ctx, sess.Domain, sess.Extension)
 	if switchboard.ErrorCode(err) == switchboard.ENOTFOUND {
-		return switchboard.Identity{}, unauthorized
+		return switchboard.Identity{}, errSignIn
 	} else if err != nil {
 		return switchboard.Identity{}, err
 	}

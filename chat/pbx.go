@@ -37,13 +37,12 @@ type PBXEvent struct {
 
 // AuthenticateAPIKey returns the domain of a PBX API key, or unauthorized.
 func (s *Service) AuthenticateAPIKey(ctx context.Context, key string) (string, error) {
-	unauthorized := switchboard.Errorf(switchboard.EUNAUTHORIZED, "A valid API key is required.")
 	if key == "" || len(key) > 200 {
-		return "", unauthorized
+		return "", errAPIKey
 	}
 	k, err := s.dir.FindAPIKey(ctx, HashKey(key))
 	if switchboard.ErrorCode(err) == switchboard.ENOTFOUND {
-		return "", unauthorized
+		return "", errAPIKey
 	} else if err != nil {
 		return "", err
 	}
