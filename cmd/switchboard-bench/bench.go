@@ -442,10 +442,12 @@ func (b *bench) emitBest(step string, best map[string]result) {
 	if sok && rok {
 		res.Extra["ratio"] = round(s.Rate/r.Rate, 3)
 	}
-	if at, cpu, ok := b.relayCPUAt(s.Step, s.Rate); sok && ok && s.ServerCPUPerMsgUS > 0 {
-		res.Extra["relay_cpu_compared_rate"] = at
-		res.Extra["relay_cpu_us_per_msg_compared"] = cpu
-		res.Extra["cpu_ratio"] = round(s.ServerCPUPerMsgUS/cpu, 2)
+	if sok && s.ServerCPUPerMsgUS > 0 {
+		if at, cpu, ok := b.relayCPUAt(s.Step, s.Rate); ok {
+			res.Extra["relay_cpu_compared_rate"] = at
+			res.Extra["relay_cpu_us_per_msg_compared"] = cpu
+			res.Extra["cpu_ratio"] = round(s.ServerCPUPerMsgUS/cpu, 2)
+		}
 	}
 	b.emit(res)
 }

@@ -182,15 +182,15 @@ func (b *bench) relayCPUAt(step string, rate float64) (at, cpu float64, ok bool)
 // relayCPU says how Switchboard's CPU per message in its best step r of a
 // ramp compares with the relay's (emitBest), for its row.
 func relayCPU(r result) string {
-	cpu, ok := r.Extra["relay_cpu_us_per_msg_compared"].(float64)
-	if !ok || r.ServerCPUPerMsgUS <= 0 {
+	ratio := number(r.Extra["cpu_ratio"])
+	if ratio <= 0 {
 		return ""
 	}
 	at := "this rate"
 	if rate := number(r.Extra["relay_cpu_compared_rate"]); rate != r.Rate {
 		at = fmt.Sprintf("%.0f msg/s", rate)
 	}
-	return fmt.Sprintf(", %.1f× the relay's %.0f µs at %s", r.ServerCPUPerMsgUS/cpu, cpu, at)
+	return fmt.Sprintf(", %.1f× the relay's %.0f µs at %s", ratio, number(r.Extra["relay_cpu_us_per_msg_compared"]), at)
 }
 
 // slowSyncs counts the log's fsyncs of 100 ms or more over the steps of
