@@ -78,8 +78,8 @@ var walw struct {
 	// failed is set by a write-out that had no caller to fail (the
 	// barrier's): the syncer then fails the writes it would acknowledge.
 	failed atomic.Bool
-	// written counts the bytes written out to logs, so the syncer knows
-	// how much each of its fsyncs carried.
+	// written counts the bytes written out to logs: how much each of the
+	// syncer's fsyncs carried, and WriterStats.LogBytes.
 	written atomic.Int64
 	// dbWrites counts writes to other files than logs (the database's,
 	// by checkpoints), for the checkpoint's yields.
