@@ -38,8 +38,7 @@ func quietStore(t *testing.T) (*Store, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	s.ckptMu.Lock()
-	t.Cleanup(s.ckptMu.Unlock) // before Close, which waits for the checkpointer
+	t.Cleanup(HoldCheckpoints(s)) // released before Close, which waits for the checkpointer
 	return s, path
 }
 

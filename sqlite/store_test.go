@@ -239,7 +239,7 @@ func TestOpenLeavesNothingOpen(t *testing.T) {
 	openFDs := func() int {
 		fds, err := os.ReadDir("/proc/self/fd")
 		if err != nil {
-			t.Skipf("no /proc/self/fd: %v", err)
+			t.Fatalf("counting open files: %v", err)
 		}
 		return len(fds)
 	}
