@@ -92,7 +92,6 @@ func TestSyncStallsCounted(t *testing.T) {
 // for a write that failed.
 func TestLogBytesCounted(t *testing.T) {
 	s, conv, ctx := pairStore(t, nil)
-	const frame = 4096 + 24
 	before := s.WriterStats()
 	for i := range 3 {
 		if _, err := s.SendMessage(ctx, &switchboard.Message{ConversationID: conv.ID, Body: "counted", ClientID: fmt.Sprint("log", i)}); err != nil {
@@ -100,7 +99,7 @@ func TestLogBytesCounted(t *testing.T) {
 		}
 	}
 	after := s.WriterStats()
-	if commits, n := after.Commits-before.Commits, after.LogBytes-before.LogBytes; commits < 1 || n < 3*frame || n > commits*64*frame {
+	if commits, n := after.Commits-before.Commits, after.LogBytes-before.LogBytes; commits < 1 || n < 3*walFrame || n > commits*64*walFrame {
 		t.Errorf("three sends in %d commits wrote %d bytes of log; want at least a page each, at most 64 pages a commit", commits, n)
 	}
 	if _, err := s.SendMessage(ctx, &switchboard.Message{ConversationID: "c_nonexistent", Body: "lost"}); switchboard.ErrorCode(err) != switchboard.ENOTFOUND {

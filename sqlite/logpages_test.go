@@ -23,7 +23,7 @@ const walFrame = 4096 + 24
 // maxPagesPerSend pages to the log (9.8-10.2 on 2026-12-06), on a store
 // whose tables and indexes are several levels deep. The pages a write changes are what it costs
 // the log's checksums and system calls, the fsync and the checkpoint
-// (docs/PERFORMANCE.md, "Pages per message"); a new index on a table a
+// (docs/PERFORMANCE.md, "Measured on 2026-12-06 (fifth session)"); a new index on a table a
 // send writes to, or a second update of a row, shows here as a page more.
 // The log's frames are attributed to their tables and indexes (dbstat) and
 // logged.
