@@ -14,9 +14,10 @@ import (
 // sessions and conversations and a million messages in seconds. They skip
 // what the API does per call and must not be used to serve users:
 //
-//   - no validation beyond the schema's constraints, and no events: nothing
-//     is published and the event log is not written, so connected clients
-//     learn nothing (load before serving);
+//   - no validation beyond the schema's constraints, and nothing is
+//     published, so connected clients learn nothing (load before serving);
+//     a bulk message takes an event id as a sent one does, so that a
+//     resume from before the load reads it as message.created;
 //   - passwords and session tokens arrive already hashed, exactly as the
 //     store keeps them (an argon2id hash, the SHA-256 hex of a token), so
 //     nothing about sign-in is weakened or bypassed;
@@ -122,6 +123,7 @@ func (s *Store) BulkConversations(ctx context.Context, domain string, convs []*s
 func (s *Store) BulkMessages(ctx context.Context, msgs []*switchboard.Message) error {
 	type last struct {
 		seq    int64
+		event  int64
 		at     time.Time
 		sender string
 		count  int
@@ -147,8 +149,9 @@ func (s *Store) BulkMessages(ctx context.Context, msgs []*switchboard.Message) e
 				m.CreatedAt = w.now
 			}
 			m.Attachments = []*switchboard.Attachment{}
-			if _, err := w.exec(`INSERT INTO messages (`+messageColumns+`) VALUES (?, ?, ?, ?, ?, ?, '', ?, '', '', ?, NULL, 0, '', '')`,
-				m.ConversationID, m.Seq, m.ID, m.ClientID, m.Sender, m.Body, m.Kind, ms(m.CreatedAt)); err != nil {
+			l.event = w.nextEvent()
+			if _, err := w.exec(`INSERT INTO messages (`+messageColumns+`, event_id) VALUES (?, ?, ?, ?, ?, ?, '', ?, '', '', ?, NULL, 0, '', '', ?)`,
+				m.ConversationID, m.Seq, m.ID, m.ClientID, m.Sender, m.Body, m.Kind, ms(m.CreatedAt), l.event); err != nil {
 				return fmt.Errorf("bulk message: %w", err)
 			}
 			l.at, l.sender, l.msg = m.CreatedAt, m.Sender, m
@@ -159,8 +162,8 @@ func (s *Store) BulkMessages(ctx context.Context, msgs []*switchboard.Message) e
 			// The conversation's last message and activity move as for a
 			// send (insertMessage).
 			w.s.tick = max(w.s.tick+1, l.at.UnixMicro())
-			if _, err := w.exec(`UPDATE conversations SET last_seq = ?, last_message_id = ?, updated_at = ?, last_message = ?, activity_at = ? WHERE id = ?`,
-				l.seq, l.msg.ID, ms(l.at), packMessage(l.msg, "", ""), w.s.tick, id); err != nil {
+			if _, err := w.exec(`UPDATE conversations SET last_seq = ?, last_message_id = ?, updated_at = ?, last_message = ?, activity_at = ?, last_event = ? WHERE id = ?`,
+				l.seq, l.msg.ID, ms(l.at), packMessage(l.msg, "", ""), w.s.tick, l.event, id); err != nil {
 				return fmt.Errorf("bulk message: update conversation: %w", err)
 			}
 			// Approximate unread counts: every bulk message counts as unread

@@ -12,11 +12,11 @@ import (
 )
 
 // TestSendFailingAfterItsInsert checks that a send that fails after its
-// message was inserted (here the event log refuses it, a real SQLite
-// error raised by a trigger) leaves nothing behind: the writer's cached
-// conversation forgets the message with the rest of the write, so the next
-// send takes the seq the failed one did not get, the history has no gap,
-// and only the stored messages are announced. It does so for a write alone
+// message was inserted (here the update of its conversation's row is
+// refused, a real SQLite error raised by a trigger) leaves nothing behind:
+// the writer's cached conversation forgets the message with the rest of
+// the write, so the next send takes the seq the failed one did not get,
+// the history has no gap, and only the stored messages are announced. It does so for a write alone
 // in its transaction and for one beside others.
 func TestSendFailingAfterItsInsert(t *testing.T) {
 	bg := context.Background()
@@ -38,7 +38,7 @@ func TestSendFailingAfterItsInsert(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec(`CREATE TRIGGER refuse AFTER INSERT ON events WHEN instr(CAST(NEW.data AS TEXT), 'boom') > 0 BEGIN SELECT RAISE(ABORT, 'refused'); END`); err != nil {
+	if _, err := db.Exec(`CREATE TRIGGER refuse AFTER UPDATE ON conversations WHEN instr(NEW.last_message, 'boom') > 0 BEGIN SELECT RAISE(ABORT, 'refused'); END`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := send("boom"); err == nil {

@@ -175,28 +175,20 @@ func (w *wtx) insertEvent(domain, typ, convID string, recipients []string, toMem
 	if err != nil {
 		return nil, fmt.Errorf("encode event: %w", err)
 	}
-	res, err := w.exec(`INSERT INTO events (domain, type, conversation_id, data, created_at, to_members) VALUES (?, ?, ?, ?, ?, ?)`,
-		domain, typ, convID, []byte(e.Data), ms(w.now), toMembers)
-	if err != nil {
-		return nil, fmt.Errorf("insert event: %w", err)
-	}
-	if e.Cursor, err = res.LastInsertId(); err != nil {
+	e.Cursor = w.nextEvent()
+	if _, err := w.exec(`INSERT INTO events (id, domain, type, conversation_id, data, created_at, to_members) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		e.Cursor, domain, typ, convID, []byte(e.Data), ms(w.now), toMembers); err != nil {
 		return nil, fmt.Errorf("insert event: %w", err)
 	}
 	return e, nil
 }
 
-// lastEventID is the id of the last event inserted, in SQL: a new
-// member's joined_event, after which the conversation's to_members events
-// are its own.
-const lastEventID = `coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)`
-
 // removeMember deletes ext's member row of convID, keeping its time as a
 // member in former_members (migration 008).
 func (w *wtx) removeMember(convID, ext string) error {
 	if _, err := w.exec(`INSERT INTO former_members (domain, extension, conversation_id, joined_event, left_event)
-		SELECT domain, extension, conversation_id, joined_event, `+lastEventID+` FROM members WHERE conversation_id = ? AND extension = ?
-		ON CONFLICT DO NOTHING`, convID, ext); err != nil {
+		SELECT domain, extension, conversation_id, joined_event, ? FROM members WHERE conversation_id = ? AND extension = ?
+		ON CONFLICT DO NOTHING`, w.s.lastEvent, convID, ext); err != nil {
 		return fmt.Errorf("keep former member: %w", err)
 	}
 	if _, err := w.exec(`DELETE FROM members WHERE conversation_id = ? AND extension = ?`, convID, ext); err != nil {
@@ -310,8 +302,8 @@ func (s *Store) CreateConversation(ctx context.Context, c *switchboard.Conversat
 		all := append([]string{id.Extension}, others...)
 		sort.Strings(all)
 		for _, ext := range all {
-			if _, err := w.exec(`INSERT INTO members (conversation_id, domain, extension, activity_at, joined_event) VALUES (?, ?, ?, ?, `+lastEventID+`)`,
-				c.ID, id.Domain, ext, w.tick); err != nil {
+			if _, err := w.exec(`INSERT INTO members (conversation_id, domain, extension, activity_at, joined_event) VALUES (?, ?, ?, ?, ?)`,
+				c.ID, id.Domain, ext, w.tick, w.s.lastEvent); err != nil {
 				return fmt.Errorf("insert member: %w", err)
 			}
 		}
@@ -561,7 +553,7 @@ func (s *Store) RenameConversation(ctx context.Context, convID, name string) (*s
 		}
 		c.Name = name
 		sys := &switchboard.Message{Kind: switchboard.MessageRenamed, Name: name}
-		if err := w.appendSystem(id, c, sys, c.Members); err != nil {
+		if err := w.appendSystem(id, c, sys); err != nil {
 			return err
 		}
 		out = c
@@ -609,15 +601,15 @@ func (s *Store) AddMembers(ctx context.Context, convID string, exts []string) (*
 			return switchboard.Errorf(switchboard.EINVALID, "A conversation has at most %d members.", switchboard.MaxGroupMembers)
 		}
 		for _, ext := range added {
-			if _, err := w.exec(`INSERT INTO members (conversation_id, domain, extension, read_seq, activity_at, joined_event) VALUES (?, ?, ?, ?, ?, `+lastEventID+`)`,
-				c.ID, id.Domain, ext, c.LastSeq, w.tick); err != nil {
+			if _, err := w.exec(`INSERT INTO members (conversation_id, domain, extension, read_seq, activity_at, joined_event) VALUES (?, ?, ?, ?, ?, ?)`,
+				c.ID, id.Domain, ext, c.LastSeq, w.tick, w.s.lastEvent); err != nil {
 				return fmt.Errorf("insert member: %w", err)
 			}
 			c.Members = append(c.Members, ext)
 			c.Read[ext] = c.LastSeq
 		}
 		sort.Strings(c.Members)
-		if err := w.appendSystem(id, c, &switchboard.Message{Kind: switchboard.MessageMemberAdded, Targets: added}, c.Members); err != nil {
+		if err := w.appendSystem(id, c, &switchboard.Message{Kind: switchboard.MessageMemberAdded, Targets: added}); err != nil {
 			return err
 		}
 		out = c
@@ -653,7 +645,7 @@ func (s *Store) RemoveMember(ctx context.Context, convID, ext string) (*switchbo
 		c.Members = remaining
 		delete(c.Read, ext)
 		if len(remaining) > 0 {
-			if err := w.appendSystem(id, c, &switchboard.Message{Kind: kind, Targets: []string{ext}}, remaining); err != nil {
+			if err := w.appendSystem(id, c, &switchboard.Message{Kind: kind, Targets: []string{ext}}); err != nil {
 				return err
 			}
 		}

@@ -72,6 +72,13 @@ type Store struct {
 	// held (see hold). Writer goroutine only.
 	txOpen bool
 	held   []*op
+	// lastEvent is the last event id handed out, and seqEvent the log's
+	// sequence as the open transaction began: a message.created has no
+	// row of its own, so before a commit that handed out such ids the
+	// writer moves the sequence past them (migration 010). dataVersion
+	// tells whether another connection wrote since (see since). Writer
+	// goroutine only.
+	lastEvent, seqEvent, dataVersion int64
 	// busyUntil: the writer naps instead of yielding until then (see
 	// yield); writer goroutine only.
 	busyUntil time.Time
@@ -418,6 +425,12 @@ type wtx struct {
 	touched []string
 }
 
+// nextEvent hands out the next event id.
+func (w *wtx) nextEvent() int64 {
+	w.s.lastEvent++
+	return w.s.lastEvent
+}
+
 func (w *wtx) exec(query string, args ...any) (sql.Result, error) {
 	if st := w.stmt(query); st != nil {
 		return st.ExecContext(w.ctx, args...)
@@ -589,6 +602,11 @@ func (s *Store) run(round []*op) {
 			fail(round, fmt.Errorf("begin: %w", err))
 			return
 		}
+		if err := s.since(bw); err != nil {
+			bw.exec("ROLLBACK")
+			fail(round, fmt.Errorf("begin: %w", err))
+			return
+		}
 		s.txOpen = true
 	}
 	for i, o := range round {
@@ -626,6 +644,29 @@ func (s *Store) run(round []*op) {
 	}
 }
 
+// since catches up, in a transaction just begun, with what other
+// connections committed since the writer's last transaction: the server and
+// an admin command are two processes on one database. If anything was
+// (PRAGMA data_version moved), the writer's cached conversations are
+// forgotten and the last event id is read from the log's sequence again.
+// Otherwise the sequence stands at the last id the writer handed out, or
+// below after a rollback, and is moved at the next commit.
+func (s *Store) since(bw *wtx) error {
+	var v int64
+	if err := bw.queryRow(`PRAGMA data_version`).Scan(&v); err != nil {
+		return fmt.Errorf("read data version: %w", err)
+	}
+	if v != s.dataVersion || s.lastEvent == 0 {
+		s.dataVersion = v
+		clear(s.convs)
+		if err := bw.queryRow(`SELECT seq FROM sqlite_sequence WHERE name = 'events'`).Scan(&s.lastEvent); err != nil {
+			return fmt.Errorf("read the event sequence: %w", err)
+		}
+	}
+	s.seqEvent = s.lastEvent
+	return nil
+}
+
 // fail lets the writes of ops go with err (those that failed on their own
 // keep their error), publishing nothing.
 func fail(ops []*op, err error) {
@@ -649,7 +690,15 @@ func (s *Store) commitHeld() {
 	s.held, s.txOpen = nil, false
 	bw := &wtx{s: s, ctx: context.Background()}
 	committing := time.Now()
-	_, err := bw.exec("COMMIT")
+	var err error
+	if s.lastEvent > s.seqEvent {
+		// The event ids handed out to messages (nextEvent): explicit
+		// inserts into the log have moved the sequence themselves.
+		_, err = bw.exec(`UPDATE sqlite_sequence SET seq = ?1 WHERE name = 'events' AND seq < ?1`, s.lastEvent)
+	}
+	if err == nil {
+		_, err = bw.exec("COMMIT")
+	}
 	took := time.Since(committing)
 	s.stats.commitNanos.Add(int64(took))
 	s.stats.busyNanos.Add(int64(took))

@@ -1,8 +1,11 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/switchboard-chat/switchboard"
@@ -22,19 +25,192 @@ func (s *Store) EventsSince(ctx context.Context, cursor int64, limit int) ([]*sw
 	if cursor < pruned || cursor > last {
 		return nil, switchboard.ErrCursorExpired
 	}
+	if cursor == last {
+		return nil, nil
+	}
+	// The messages' own message.created (messagesBetween), and the events
+	// of the log up to the last of those if they fill the page.
+	msgs, err := s.messagesBetween(ctx, id, cursor, last, limit)
+	if err != nil {
+		return nil, err
+	}
+	end := last
+	if len(msgs) == limit {
+		end = msgs[limit-1].Cursor
+	}
 	// Windows of event ids, so that a resume from long ago reads the log
 	// in steps instead of every event after the cursor for each page.
-	var out []*switchboard.Event
-	for lo := cursor; len(out) < limit && lo < last; {
-		hi := min(lo+eventWindow, last)
-		page, err := s.eventsBetween(ctx, id, lo, hi, limit-len(out))
+	var logged []*switchboard.Event
+	for lo := cursor; len(logged) < limit && lo < end; {
+		hi := min(lo+eventWindow, end)
+		page, err := s.eventsBetween(ctx, id, lo, hi, limit-len(logged))
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, page...)
+		logged = append(logged, page...)
 		lo = hi
 	}
+	return mergeEvents(msgs, logged, limit), nil
+}
+
+// mergeEvents merges a and b, each in cursor order, into the first limit
+// events of both.
+func mergeEvents(a, b []*switchboard.Event, limit int) []*switchboard.Event {
+	out := make([]*switchboard.Event, 0, min(limit, len(a)+len(b)))
+	for len(out) < limit && (len(a) > 0 || len(b) > 0) {
+		if len(b) == 0 || len(a) > 0 && a[0].Cursor < b[0].Cursor {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return out
+}
+
+// messagesBetween returns, in commit order, up to limit message.created
+// events with lo < id <= hi of the caller's conversations, read from the
+// messages themselves (migration 010): those of the conversations it is a
+// member of, after the event it joined at, and of those it was a member
+// of, until the event it left at. A message carries its event's id
+// (event_id, 0 for the messages from before the migration, whose events
+// are in the log), and within a conversation event_id grows with seq, so
+// the first message of a conversation after a bound is found by a search
+// on seq: from the conversation's end back in steps that double, then by
+// halves, a few lookups of the primary key. The event says what the message
+// is now: an edited message as edited, a deleted one deleted, without its
+// body (its message.updated follows, from the log).
+func (s *Store) messagesBetween(ctx context.Context, id switchboard.Identity, lo, hi int64, limit int) ([]*switchboard.Event, error) {
+	type span struct {
+		conv           string
+		after, through int64 // event ids
+		lastSeq        int64
+	}
+	rows, err := s.query(ctx, `SELECT m.conversation_id, max(?3, m.joined_event), ?4, c.last_seq FROM members m
+			JOIN conversations c ON c.id = m.conversation_id
+			WHERE m.domain = ?1 AND m.extension = ?2 AND c.last_event > max(?3, m.joined_event)
+		UNION ALL
+		SELECT f.conversation_id, max(?3, f.joined_event), min(?4, f.left_event), c.last_seq FROM former_members f
+			JOIN conversations c ON c.id = f.conversation_id
+			WHERE f.domain = ?1 AND f.extension = ?2 AND f.left_event > ?3 AND c.last_event > max(?3, f.joined_event)`,
+		id.Domain, id.Extension, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("list conversations with news: %w", err)
+	}
+	var spans []span
+	for rows.Next() {
+		var sp span
+		if err := rows.Scan(&sp.conv, &sp.after, &sp.through, &sp.lastSeq); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("list conversations with news: %w", err)
+		}
+		if sp.after < sp.through {
+			spans = append(spans, sp)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list conversations with news: %w", err)
+	}
+	var out []*switchboard.Event
+	bound := hi // no event after it can be among the first limit
+	for _, sp := range spans {
+		first, err := s.firstMessageAfter(ctx, sp.conv, sp.lastSeq, sp.after)
+		if err != nil {
+			return nil, err
+		}
+		through := min(sp.through, bound)
+		rows, err := s.query(ctx, `SELECT `+messageColumns+`, event_id FROM messages WHERE conversation_id = ? AND seq >= ? ORDER BY seq LIMIT ?`,
+			sp.conv, first, limit)
+		if err != nil {
+			return nil, fmt.Errorf("list messages with news: %w", err)
+		}
+		for rows.Next() {
+			var event int64
+			m, err := scanMessage(scanWith{rows, &event})
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("list messages with news: %w", err)
+			}
+			if event > through {
+				break
+			}
+			if event <= sp.after {
+				continue // not expected: event ids grow with seq
+			}
+			data, err := json.Marshal(m)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("encode message: %w", err)
+			}
+			out = append(out, &switchboard.Event{Type: switchboard.EventMessageCreated, Domain: id.Domain, ConversationID: sp.conv,
+				Recipients: []string{id.Extension}, Cursor: event, Data: data})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("list messages with news: %w", err)
+		}
+		if len(out) > limit {
+			slices.SortFunc(out, func(a, b *switchboard.Event) int { return cmp.Compare(a.Cursor, b.Cursor) })
+			out = out[:limit]
+			bound = out[limit-1].Cursor
+		}
+	}
+	slices.SortFunc(out, func(a, b *switchboard.Event) int { return cmp.Compare(a.Cursor, b.Cursor) })
 	return out, nil
+}
+
+// scanWith scans a message's columns and then more.
+type scanWith struct {
+	sc   interface{ Scan(...any) error }
+	more any
+}
+
+func (s scanWith) Scan(dest ...any) error { return s.sc.Scan(append(dest, s.more)...) }
+
+// firstMessageAfter returns the seq of the first message of conversation
+// conv whose event_id is above after, given that its last message
+// (lastSeq) is: from the end back in steps that double, then by halves.
+func (s *Store) firstMessageAfter(ctx context.Context, conv string, lastSeq, after int64) (int64, error) {
+	// eventAt returns the event_id of the first message at or after seq.
+	eventAt := func(seq int64) (int64, error) {
+		var event int64
+		err := s.queryRow(ctx, `SELECT event_id FROM messages WHERE conversation_id = ? AND seq >= ? ORDER BY seq LIMIT 1`, conv, seq).Scan(&event)
+		if err != nil {
+			return 0, fmt.Errorf("find messages with news: %w", err)
+		}
+		return event, nil
+	}
+	// The answer is in (low, high]: low's event is at most after (or low
+	// is 0), high's above it.
+	low, high := int64(0), lastSeq
+	for step := int64(1); ; step *= 2 {
+		probe := high - step
+		if probe < 1 {
+			break
+		}
+		event, err := eventAt(probe)
+		if err != nil {
+			return 0, err
+		}
+		if event <= after {
+			low = probe
+			break
+		}
+		high = probe
+	}
+	for high-low > 1 {
+		mid := low + (high-low)/2
+		event, err := eventAt(mid)
+		if err != nil {
+			return 0, err
+		}
+		if event <= after {
+			low = mid
+		} else {
+			high = mid
+		}
+	}
+	return high, nil
 }
 
 // eventWindow is how many event ids EventsSince reads at a time (a

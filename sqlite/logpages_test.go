@@ -20,15 +20,17 @@ import (
 const walFrame = 4096 + 24
 
 // TestLogPagesPerSend: a 1:1 message committed on its own writes at most
-// maxPagesPerSend pages to the log (9.8-10.2 on 2026-12-06), on a store
-// whose tables and indexes are several levels deep. The pages a write changes are what it costs
-// the log's checksums and system calls, the fsync and the checkpoint
-// (docs/PERFORMANCE.md, "Measured on 2026-12-06 (fifth session)"); a new index on a table a
-// send writes to, or a second update of a row, shows here as a page more.
+// maxPagesPerSend pages to the log (9.8-10.2 on 2026-12-06; 7.6 since its
+// message.created has no row in the event log, migration 010), on a store
+// whose tables and indexes are several levels deep. The pages a write
+// changes are what it costs the log's checksums and system calls, the
+// fsync and the checkpoint (docs/PERFORMANCE.md, "Measured on 2026-12-06
+// (fifth session)"); a new index on a table a send writes to, or a second
+// update of a row, shows here as a page more.
 // The log's frames are attributed to their tables and indexes (dbstat) and
 // logged.
 func TestLogPagesPerSend(t *testing.T) {
-	const maxPagesPerSend = 11.0
+	const maxPagesPerSend = 8.5
 	path := filepath.Join(t.TempDir(), "db.sqlite")
 	s := mustOpen(t, path, nil)
 	convs := bulkFixture(t, s, 400)

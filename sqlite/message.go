@@ -122,9 +122,11 @@ func encodeList[T any](v []T) (string, error) {
 
 // insertMessage stores m as the next message of c (setting ID, Seq,
 // CreatedAt), moves the conversation's last message and activity, and
-// emits message.created to recipients. unread says whether the other
-// members' unread counts grow.
-func (w *wtx) insertMessage(id switchboard.Identity, c *switchboard.Conversation, m *switchboard.Message, unread bool, recipients []string) error {
+// publishes message.created to its members (c.Members), an event with no
+// row in the log: its id is the message's event_id (migration 010), and a
+// resume reads it from the message (messagesBetween). unread says whether
+// the other members' unread counts grow.
+func (w *wtx) insertMessage(id switchboard.Identity, c *switchboard.Conversation, m *switchboard.Message, unread bool) error {
 	m.ID = switchboard.NewID("m_")
 	m.ConversationID = c.ID
 	m.Seq = c.LastSeq + 1
@@ -146,10 +148,13 @@ func (w *wtx) insertMessage(id switchboard.Identity, c *switchboard.Conversation
 	// the conversation is not inserted (the unique index
 	// messages_client_id checks it anyway, so the check costs no lookup
 	// of its own).
-	res, err := w.exec(`INSERT INTO messages (`+messageColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, ?, ?)
+	// The event id is taken once the message is known to be new, so that
+	// a duplicate uses none.
+	eventID := w.s.lastEvent + 1
+	res, err := w.exec(`INSERT INTO messages (`+messageColumns+`, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, ?, ?, ?)
 		ON CONFLICT (conversation_id, sender, client_id) WHERE client_id <> '' DO NOTHING`,
 		m.ConversationID, m.Seq, m.ID, m.ClientID, m.Sender, m.Body, attachments, m.Kind, targets, m.Name,
-		ms(m.CreatedAt), m.Status, m.Error)
+		ms(m.CreatedAt), m.Status, m.Error, eventID)
 	if err != nil {
 		return fmt.Errorf("insert message: %w", err)
 	}
@@ -158,12 +163,13 @@ func (w *wtx) insertMessage(id switchboard.Identity, c *switchboard.Conversation
 	} else if n == 0 {
 		return errDuplicate
 	}
+	w.nextEvent()
 	// The message is the conversation's last (its copy packed on the row,
 	// migration 009), and the conversation moves to the top of its
 	// members' lists (migration 008: its activity_at, not each member's
 	// entry in members_list).
-	if _, err := w.exec(`UPDATE conversations SET last_seq = ?, last_message_id = ?, updated_at = ?, last_message = ?, activity_at = ? WHERE id = ?`,
-		m.Seq, m.ID, ms(m.CreatedAt), packMessage(m, attachments, targets), w.tick, c.ID); err != nil {
+	if _, err := w.exec(`UPDATE conversations SET last_seq = ?, last_message_id = ?, updated_at = ?, last_message = ?, activity_at = ?, last_event = ? WHERE id = ?`,
+		m.Seq, m.ID, ms(m.CreatedAt), packMessage(m, attachments, targets), w.tick, eventID, c.ID); err != nil {
 		return fmt.Errorf("update conversation: %w", err)
 	}
 	inc := 0
@@ -201,10 +207,13 @@ func (w *wtx) insertMessage(id switchboard.Identity, c *switchboard.Conversation
 	if c.Read != nil && c.IsMember(id.Extension) {
 		c.Read[id.Extension] = m.Seq
 	}
-	if slices.Equal(recipients, c.Members) {
-		return w.emitMembers(id.Domain, switchboard.EventMessageCreated, c, m)
+	e, err := switchboard.NewEvent(switchboard.EventMessageCreated, id.Domain, c.ID, c.Members, m)
+	if err != nil {
+		return fmt.Errorf("encode event: %w", err)
 	}
-	return w.emit(id.Domain, switchboard.EventMessageCreated, c.ID, recipients, m)
+	e.Cursor = eventID
+	w.op.events = append(w.op.events, e)
+	return nil
 }
 
 // touchMembers shows conversation convID again to the members who deleted
@@ -220,12 +229,12 @@ func (w *wtx) touchMembers(convID string) error {
 }
 
 // appendSystem adds a system message and announces the changed
-// conversation to recipients.
-func (w *wtx) appendSystem(id switchboard.Identity, c *switchboard.Conversation, m *switchboard.Message, recipients []string) error {
-	if err := w.insertMessage(id, c, m, false, recipients); err != nil {
+// conversation to its members.
+func (w *wtx) appendSystem(id switchboard.Identity, c *switchboard.Conversation, m *switchboard.Message) error {
+	if err := w.insertMessage(id, c, m, false); err != nil {
 		return err
 	}
-	return w.emit(id.Domain, switchboard.EventConversationUpdated, c.ID, recipients, c.Shared())
+	return w.emit(id.Domain, switchboard.EventConversationUpdated, c.ID, c.Members, c.Shared())
 }
 
 // SendMessage implements switchboard.ChatStore.
@@ -282,7 +291,7 @@ func (s *Store) SendMessage(ctx context.Context, m *switchboard.Message) (bool, 
 			}
 		}
 		created = true
-		if err := w.insertMessage(id, c, m, true, c.Members); err != nil {
+		if err := w.insertMessage(id, c, m, true); err != nil {
 			return err
 		}
 		if c.Kind == switchboard.KindSMS {
@@ -302,7 +311,7 @@ var errDuplicate = errors.New("duplicate client_id")
 // false and sets *m to that message).
 func (w *wtx) sendText(id switchboard.Identity, cc *cachedConv, m *switchboard.Message) (bool, error) {
 	c := &switchboard.Conversation{ID: m.ConversationID, Kind: switchboard.KindChat, Members: cc.members, LastSeq: cc.lastSeq}
-	err := w.insertMessage(id, c, m, true, cc.members)
+	err := w.insertMessage(id, c, m, true)
 	if !errors.Is(err, errDuplicate) {
 		return err == nil, err
 	}

@@ -182,8 +182,8 @@ func (w *wtx) syncMembers(domain, convID string, exts []string) error {
 	}
 	for _, ext := range exts {
 		if !c.IsMember(ext) {
-			if _, err := w.exec(`INSERT INTO members (conversation_id, domain, extension, read_seq, activity_at, joined_event) VALUES (?, ?, ?, ?, ?, `+lastEventID+`)`,
-				c.ID, domain, ext, c.LastSeq, w.tick); err != nil {
+			if _, err := w.exec(`INSERT INTO members (conversation_id, domain, extension, read_seq, activity_at, joined_event) VALUES (?, ?, ?, ?, ?, ?)`,
+				c.ID, domain, ext, c.LastSeq, w.tick, w.s.lastEvent); err != nil {
 				return fmt.Errorf("insert member: %w", err)
 			}
 		}
@@ -467,7 +467,7 @@ func (s *Store) ReceiveSMS(ctx context.Context, provider string, in *switchboard
 				return err
 			}
 		}
-		if err := w.insertMessage(sender, c, m, true, c.Members); err != nil {
+		if err := w.insertMessage(sender, c, m, true); err != nil {
 			return err
 		}
 		if in.ProviderID != "" {
@@ -509,7 +509,7 @@ func (s *Store) AutoReply(ctx context.Context, convID, body string) (*switchboar
 		if err != nil {
 			return err
 		}
-		if err := w.insertMessage(switchboard.Identity{Domain: domain, Extension: c.TextingNumber}, c, m, false, c.Members); err != nil {
+		if err := w.insertMessage(switchboard.Identity{Domain: domain, Extension: c.TextingNumber}, c, m, false); err != nil {
 			return err
 		}
 		out = m
