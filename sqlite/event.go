@@ -1,11 +1,10 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
+	"strings"
 	"time"
 
 	"github.com/switchboard-chat/switchboard"
@@ -73,144 +72,90 @@ func mergeEvents(a, b []*switchboard.Event, limit int) []*switchboard.Event {
 // member of, after the event it joined at, and of those it was a member
 // of, until the event it left at. A message carries its event's id
 // (event_id, 0 for the messages from before the migration, whose events
-// are in the log), and within a conversation event_id grows with seq, so
-// the first message of a conversation after a bound is found by a search
-// on seq: from the conversation's end back in steps that double, then by
-// halves, a few lookups of the primary key. The event says what the message
-// is now: an edited message as edited, a deleted one deleted, without its
-// body (its message.updated follows, from the log).
+// are in the log), and within a conversation event_id grows with seq.
+//
+// It is one statement. For each conversation with news (its last_event
+// past the bound), the first message after the bound is found by a binary
+// search on seq, a lookup of the primary key at each step, between the
+// conversation's last message and as many messages before it as there were
+// events since the bound (ids are unique, so no more messages can be
+// news): a few steps for a client that was away briefly. At most limit
+// messages of each are read from there. Only the events returned are
+// encoded. The event says what the message is now: an edited message as
+// edited, a deleted one deleted, without its body (its message.updated
+// events follow, from the log).
 func (s *Store) messagesBetween(ctx context.Context, id switchboard.Identity, lo, hi int64, limit int) ([]*switchboard.Event, error) {
-	type span struct {
-		conv           string
-		after, through int64 // event ids
-		lastSeq        int64
-	}
-	rows, err := s.query(ctx, `SELECT m.conversation_id, max(?3, m.joined_event), ?4, c.last_seq FROM members m
-			JOIN conversations c ON c.id = m.conversation_id
-			WHERE m.domain = ?1 AND m.extension = ?2 AND c.last_event > max(?3, m.joined_event)
-		UNION ALL
-		SELECT f.conversation_id, max(?3, f.joined_event), min(?4, f.left_event), c.last_seq FROM former_members f
-			JOIN conversations c ON c.id = f.conversation_id
-			WHERE f.domain = ?1 AND f.extension = ?2 AND f.left_event > ?3 AND c.last_event > max(?3, f.joined_event)`,
-		id.Domain, id.Extension, lo, hi)
+	rows, err := s.query(ctx, messagesBetweenQuery, id.Domain, id.Extension, lo, hi, limit)
 	if err != nil {
-		return nil, fmt.Errorf("list conversations with news: %w", err)
+		return nil, fmt.Errorf("list messages with news: %w", err)
 	}
-	var spans []span
-	for rows.Next() {
-		var sp span
-		if err := rows.Scan(&sp.conv, &sp.after, &sp.through, &sp.lastSeq); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("list conversations with news: %w", err)
-		}
-		if sp.after < sp.through {
-			spans = append(spans, sp)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list conversations with news: %w", err)
-	}
+	defer rows.Close()
 	var out []*switchboard.Event
-	bound := hi // no event after it can be among the first limit
-	for _, sp := range spans {
-		first, err := s.firstMessageAfter(ctx, sp.conv, sp.lastSeq, sp.after)
-		if err != nil {
-			return nil, err
-		}
-		through := min(sp.through, bound)
-		rows, err := s.query(ctx, `SELECT `+messageColumns+`, event_id FROM messages WHERE conversation_id = ? AND seq >= ? ORDER BY seq LIMIT ?`,
-			sp.conv, first, limit)
+	for rows.Next() {
+		e := &switchboard.Event{Type: switchboard.EventMessageCreated, Domain: id.Domain, Recipients: []string{id.Extension}}
+		m, err := scanMessage(scanWith{sc: rows, post: []any{&e.Cursor}})
 		if err != nil {
 			return nil, fmt.Errorf("list messages with news: %w", err)
 		}
-		for rows.Next() {
-			var event int64
-			m, err := scanMessage(scanWith{rows, &event})
-			if err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("list messages with news: %w", err)
-			}
-			if event > through {
-				break
-			}
-			if event <= sp.after {
-				continue // not expected: event ids grow with seq
-			}
-			data, err := json.Marshal(m)
-			if err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("encode message: %w", err)
-			}
-			out = append(out, &switchboard.Event{Type: switchboard.EventMessageCreated, Domain: id.Domain, ConversationID: sp.conv,
-				Recipients: []string{id.Extension}, Cursor: event, Data: data})
+		e.ConversationID = m.ConversationID
+		if e.Data, err = json.Marshal(m); err != nil {
+			return nil, fmt.Errorf("encode message: %w", err)
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("list messages with news: %w", err)
-		}
-		if len(out) > limit {
-			slices.SortFunc(out, func(a, b *switchboard.Event) int { return cmp.Compare(a.Cursor, b.Cursor) })
-			out = out[:limit]
-			bound = out[limit-1].Cursor
-		}
+		out = append(out, e)
 	}
-	slices.SortFunc(out, func(a, b *switchboard.Event) int { return cmp.Compare(a.Cursor, b.Cursor) })
-	return out, nil
+	return out, rows.Err()
 }
 
-// scanWith scans a message's columns and then more.
+// messagesBetweenQuery is messagesBetween's statement.
+var messagesBetweenQuery = func() string {
+	// The next interval of the search and the next seq to try, from the
+	// event e at p.
+	lo2 := `iif(e <= after, p, lo)`
+	hi2 := `iif(e <= after, hi, p)`
+	p2 := `max((` + lo2 + ` + ` + hi2 + `) / 2, ` + hi2 + ` - step * 2)`
+	return `WITH RECURSIVE
+		spans (conv, after, through, lo, hi) AS (
+			SELECT m.conversation_id, max(?3, m.joined_event), ?4, max(0, c.last_seq - (c.last_event - max(?3, m.joined_event))), c.last_seq
+				FROM members m JOIN conversations c ON c.id = m.conversation_id
+				WHERE m.domain = ?1 AND m.extension = ?2 AND c.last_event > max(?3, m.joined_event)
+			UNION ALL
+			SELECT f.conversation_id, max(?3, f.joined_event), min(?4, f.left_event), max(0, c.last_seq - (c.last_event - max(?3, f.joined_event))), c.last_seq
+				FROM former_members f JOIN conversations c ON c.id = f.conversation_id
+				WHERE f.domain = ?1 AND f.extension = ?2 AND f.left_event > ?3 AND c.last_event > max(?3, f.joined_event)),
+		-- The first message after the bound is in (lo, hi]: lo's event is
+		-- at most after (or lo is 0), hi's above it. Each step looks up
+		-- the event e of the message at p, the next seq to try: back from
+		-- hi by steps that double while that is past the middle, else the
+		-- middle, so that news at a conversation's end is found in as many
+		-- steps as the log of its count.
+		search (conv, after, through, lo, hi, step, p, e) AS (
+			SELECT conv, after, through, lo, hi, 1, hi - 1,
+				iif(hi - lo > 1, (SELECT event_id FROM messages WHERE conversation_id = conv AND seq >= hi - 1 ORDER BY seq LIMIT 1), NULL)
+			FROM spans WHERE after < through
+			UNION ALL
+			SELECT conv, after, through, ` + lo2 + `, ` + hi2 + `, step * 2, ` + p2 + `,
+				iif(` + hi2 + ` - ` + lo2 + ` > 1, (SELECT event_id FROM messages WHERE conversation_id = conv AND seq >= ` + p2 + ` ORDER BY seq LIMIT 1), NULL)
+			FROM search WHERE e IS NOT NULL)
+		SELECT ` + messageColumnsOf("x") + `, x.event_id FROM search s
+			JOIN messages x ON x.conversation_id = s.conv AND x.seq >= s.hi AND x.seq < s.hi + ?5
+				AND x.event_id > s.after AND x.event_id <= s.through
+		WHERE s.e IS NULL
+		ORDER BY x.event_id LIMIT ?5`
+}()
+
+// messageColumnsOf is messageColumns of table alias t.
+func messageColumnsOf(t string) string {
+	return t + "." + strings.ReplaceAll(messageColumns, ", ", ", "+t+".")
+}
+
+// scanWith scans pre, a message's columns, and post.
 type scanWith struct {
-	sc   interface{ Scan(...any) error }
-	more any
+	sc        interface{ Scan(...any) error }
+	pre, post []any
 }
 
-func (s scanWith) Scan(dest ...any) error { return s.sc.Scan(append(dest, s.more)...) }
-
-// firstMessageAfter returns the seq of the first message of conversation
-// conv whose event_id is above after, given that its last message
-// (lastSeq) is: from the end back in steps that double, then by halves.
-func (s *Store) firstMessageAfter(ctx context.Context, conv string, lastSeq, after int64) (int64, error) {
-	// eventAt returns the event_id of the first message at or after seq.
-	eventAt := func(seq int64) (int64, error) {
-		var event int64
-		err := s.queryRow(ctx, `SELECT event_id FROM messages WHERE conversation_id = ? AND seq >= ? ORDER BY seq LIMIT 1`, conv, seq).Scan(&event)
-		if err != nil {
-			return 0, fmt.Errorf("find messages with news: %w", err)
-		}
-		return event, nil
-	}
-	// The answer is in (low, high]: low's event is at most after (or low
-	// is 0), high's above it.
-	low, high := int64(0), lastSeq
-	for step := int64(1); ; step *= 2 {
-		probe := high - step
-		if probe < 1 {
-			break
-		}
-		event, err := eventAt(probe)
-		if err != nil {
-			return 0, err
-		}
-		if event <= after {
-			low = probe
-			break
-		}
-		high = probe
-	}
-	for high-low > 1 {
-		mid := low + (high-low)/2
-		event, err := eventAt(mid)
-		if err != nil {
-			return 0, err
-		}
-		if event <= after {
-			low = mid
-		} else {
-			high = mid
-		}
-	}
-	return high, nil
+func (s scanWith) Scan(dest ...any) error {
+	return s.sc.Scan(append(append(append(make([]any, 0, len(s.pre)+len(dest)+len(s.post)), s.pre...), dest...), s.post...)...)
 }
 
 // eventWindow is how many event ids EventsSince reads at a time (a
