@@ -52,6 +52,12 @@ type Message struct {
 	Deleted        bool          `json:"deleted"`
 	Status         string        `json:"status,omitempty"`
 	Error          string        `json:"error,omitempty"`
+
+	// Encoded is the message as encoding/json writes it, when a store
+	// encoded it for its message.created event and nothing changed it
+	// since; nil otherwise. The HTTP response to its send reuses it
+	// rather than encoding it a second time.
+	Encoded []byte `json:"-"`
 }
 
 // Attachment is a file or picture shared in a conversation.

@@ -56,6 +56,10 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
 	if m.Status == switchboard.StatusQueued && s.cfg.Texting != nil {
 		s.cfg.Texting.Wake()
 	}
+	if m.Encoded != nil {
+		writeEncoded(w, status, m.Encoded)
+		return
+	}
 	writeJSON(w, status, m)
 }
 

@@ -312,8 +312,13 @@ var errDuplicate = errors.New("duplicate client_id")
 func (w *wtx) sendText(id switchboard.Identity, cc *cachedConv, m *switchboard.Message) (bool, error) {
 	c := &switchboard.Conversation{ID: m.ConversationID, Kind: switchboard.KindChat, Members: cc.members, LastSeq: cc.lastSeq}
 	err := w.insertMessage(id, c, m, true)
-	if !errors.Is(err, errDuplicate) {
-		return err == nil, err
+	if err == nil {
+		// Nothing changes the message after its event (insertMessage's
+		// last) was encoded.
+		m.Encoded = w.op.events[len(w.op.events)-1].Data
+		return true, nil
+	} else if !errors.Is(err, errDuplicate) {
+		return false, err
 	}
 	prev, err := scanMessage(w.queryRow(`SELECT `+messageColumns+` FROM messages WHERE conversation_id = ? AND sender = ? AND client_id = ? AND client_id <> ''`,
 		m.ConversationID, id.Extension, m.ClientID))

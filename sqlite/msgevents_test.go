@@ -240,3 +240,43 @@ func TestEventIDsWithTwoWriters(t *testing.T) {
 		}
 	}
 }
+
+// TestSendKeepsItsEncoding checks that a text message's send hands back
+// the JSON of its message.created (Message.Encoded, which the HTTP
+// response reuses) and that it is the message as sent, and that a retry
+// with the same client_id, which returns the stored message, has none.
+func TestSendKeepsItsEncoding(t *testing.T) {
+	rec := &storetest.Recorder{}
+	s := mustOpen(t, filepath.Join(t.TempDir(), "db.sqlite"), rec)
+	conv := bulkFixture(t, s, 2)[0]
+	ctx := switchboard.NewContextWithIdentity(context.Background(), switchboard.Identity{Domain: "bulk.example", Extension: conv.Members[0]})
+	for range 2 { // the conversation is read, then cached
+		m := &switchboard.Message{ConversationID: conv.ID, Body: "<b>hello</b> & more"}
+		if _, err := s.SendMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(m.Encoded) != string(want) {
+			t.Errorf("Encoded = %s, want %s", m.Encoded, want)
+		}
+		events := rec.Events()
+		if got := events[len(events)-1].Data; string(got) != string(want) {
+			t.Errorf("event data = %s, want %s", got, want)
+		}
+	}
+	m := &switchboard.Message{ConversationID: conv.ID, Body: "once", ClientID: "k1"}
+	for i := range 2 {
+		m2 := &switchboard.Message{ConversationID: conv.ID, Body: "once", ClientID: "k1"}
+		created, err := s.SendMessage(ctx, m2)
+		if err != nil || created != (i == 0) {
+			t.Fatalf("SendMessage(k1) #%d = %v, %v", i, created, err)
+		}
+		if i == 1 && (m2.Encoded != nil || m2.ID != m.ID) {
+			t.Errorf("retried SendMessage: ID %s, Encoded %s; want %s and none", m2.ID, m2.Encoded, m.ID)
+		}
+		m = m2
+	}
+}

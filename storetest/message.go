@@ -43,6 +43,7 @@ func testSendMessage(t *testing.T, s Store, rec *Recorder) {
 		if diff := cmp.Diff(want, m, cmpOpts); diff != "" {
 			t.Errorf("SendMessage(%q) mismatch (-want +got):\n%s", tt.body, diff)
 		}
+		checkEncoded(t, fmt.Sprintf("SendMessage(%q)", tt.body), m)
 		events := rec.Since(n)
 		if diff := cmp.Diff([]ev{{switchboard.EventMessageCreated, c.ID, []string{"101", "102", "103"}}}, gist(events)); diff != "" {
 			t.Errorf("SendMessage(%q) events mismatch (-want +got):\n%s", tt.body, diff)

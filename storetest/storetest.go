@@ -278,6 +278,24 @@ var cmpOpts = cmp.Options{
 	cmpopts.EquateApproxTime(time.Second),
 	cmpopts.EquateEmpty(),
 	cmpopts.SortSlices(func(a, b string) bool { return a < b }),
+	// A store's copy of its encoding, checked by checkEncoded.
+	cmpopts.IgnoreFields(switchboard.Message{}, "Encoded"),
+}
+
+// checkEncoded checks that m.Encoded, when a store set it, is m as
+// encoding/json writes it.
+func checkEncoded(t *testing.T, what string, m *switchboard.Message) {
+	t.Helper()
+	if m.Encoded == nil {
+		return
+	}
+	want, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(m.Encoded) != string(want) {
+		t.Errorf("%s: Encoded = %s, want %s", what, m.Encoded, want)
+	}
 }
 
 // viewerFields are the fields of a conversation that differ by member.

@@ -102,6 +102,13 @@ func TestTwoUsersChat(t *testing.T) {
 	if !strings.Contains(s.stderr.String(), "serving") || strings.Contains(s.stderr.String(), "Hello") {
 		t.Errorf("server log shows a message body or nothing at all:\n%s", s.stderr.String())
 	}
+
+	// The response to a send is the message exactly as its event carries
+	// it (the store encodes it once for both).
+	status, body = a.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]string{"client_id": "c2", "body": "<b>bold</b> & \"quoted\""})
+	if f := sb.nextOf("message.created", 5*time.Second); status != 201 || string(body) != string(f.Data)+"\n" {
+		t.Errorf("send = %d %s, want 201 with the event's data %s", status, body, f.Data)
+	}
 }
 
 // Delete-for-me hides a conversation from one member until a new message.
