@@ -15,8 +15,8 @@ func (readyListener) Accept() (net.Conn, error) { return nil, nil }
 
 // TestYieldListenerTakesTurns checks that with one processor the accept
 // loop, taking connections that are all ready, lets a goroutine that
-// became runnable meanwhile run after a burst of acceptBurst, instead of
-// after every connection the kernel holds.
+// became runnable meanwhile run after a burst of acceptBurst or so, instead
+// of after every connection the kernel holds.
 func TestYieldListenerTakesTurns(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	l := &YieldListener{Listener: readyListener{}}
@@ -36,7 +36,11 @@ func TestYieldListenerTakesTurns(t *testing.T) {
 		}
 		done <- 0
 	}()
-	if n := <-done; n == 0 || n > acceptBurst {
-		t.Errorf("the other goroutine ran after %d accepts, want within %d", n, acceptBurst)
+	// Within a burst or two: the scheduler may run something else of the
+	// test binary's at the first yield (seen under -race with the other
+	// packages' tests running beside it); a loop that never yields runs
+	// all 100 bursts first.
+	if n := <-done; n == 0 || n > 3*acceptBurst {
+		t.Errorf("the other goroutine ran after %d accepts, want within %d", n, 3*acceptBurst)
 	}
 }
