@@ -16,8 +16,8 @@ import (
 // refused, a real SQLite error raised by a trigger) leaves nothing behind:
 // the writer's cached conversation forgets the message with the rest of
 // the write, so the next send takes the seq the failed one did not get,
-// the history has no gap, and only the stored messages are announced. It does so for a write alone
-// in its transaction and for one beside others.
+// the history has no gap, and only the stored messages are announced. It
+// does so for a write alone in its transaction and for one beside others.
 func TestSendFailingAfterItsInsert(t *testing.T) {
 	bg := context.Background()
 	path := filepath.Join(t.TempDir(), "db.sqlite")

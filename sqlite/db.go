@@ -76,7 +76,7 @@ type Store struct {
 	// sequence as the open transaction began: a message.created has no
 	// row of its own, so before a commit that handed out such ids the
 	// writer moves the sequence past them (migration 010). dataVersion
-	// tells whether another connection wrote since (see since). Writer
+	// tells whether another connection wrote since (see catchUp). Writer
 	// goroutine only.
 	lastEvent, seqEvent, dataVersion int64
 	// busyUntil: the writer naps instead of yielding until then (see
@@ -602,7 +602,7 @@ func (s *Store) run(round []*op) {
 			fail(round, fmt.Errorf("begin: %w", err))
 			return
 		}
-		if err := s.since(bw); err != nil {
+		if err := s.catchUp(bw); err != nil {
 			bw.exec("ROLLBACK")
 			fail(round, fmt.Errorf("begin: %w", err))
 			return
@@ -644,14 +644,14 @@ func (s *Store) run(round []*op) {
 	}
 }
 
-// since catches up, in a transaction just begun, with what other
+// catchUp catches up, in a transaction just begun, with what other
 // connections committed since the writer's last transaction: the server and
 // an admin command are two processes on one database. If anything was
 // (PRAGMA data_version moved), the writer's cached conversations are
 // forgotten and the last event id is read from the log's sequence again.
 // Otherwise the sequence stands at the last id the writer handed out, or
 // below after a rollback, and is moved at the next commit.
-func (s *Store) since(bw *wtx) error {
+func (s *Store) catchUp(bw *wtx) error {
 	var v int64
 	if err := bw.queryRow(`PRAGMA data_version`).Scan(&v); err != nil {
 		return fmt.Errorf("read data version: %w", err)

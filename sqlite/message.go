@@ -125,8 +125,8 @@ func encodeList[T any](v []T) (string, error) {
 // publishes message.created to its members (c.Members), an event with no
 // row in the log: its id is the message's event_id (migration 010), and a
 // resume reads it from the message (messagesBetween). unread says whether
-// the other members' unread counts grow.
-func (w *wtx) insertMessage(id switchboard.Identity, c *switchboard.Conversation, m *switchboard.Message, unread bool) error {
+// the other members' unread counts grow. It returns that event.
+func (w *wtx) insertMessage(id switchboard.Identity, c *switchboard.Conversation, m *switchboard.Message, unread bool) (*switchboard.Event, error) {
 	m.ID = switchboard.NewID("m_")
 	m.ConversationID = c.ID
 	m.Seq = c.LastSeq + 1
@@ -138,30 +138,30 @@ func (w *wtx) insertMessage(id switchboard.Identity, c *switchboard.Conversation
 	}
 	attachments, err := encodeList(m.Attachments)
 	if err != nil {
-		return fmt.Errorf("encode attachments: %w", err)
+		return nil, fmt.Errorf("encode attachments: %w", err)
 	}
 	targets, err := encodeList(m.Targets)
 	if err != nil {
-		return fmt.Errorf("encode targets: %w", err)
+		return nil, fmt.Errorf("encode targets: %w", err)
 	}
 	// A message with the client_id of one of the sender's earlier ones in
 	// the conversation is not inserted (the unique index
 	// messages_client_id checks it anyway, so the check costs no lookup
 	// of its own).
-	// The event id is taken once the message is known to be new, so that
-	// a duplicate uses none.
+	// The event id is taken once the message is known to be new: a retry
+	// moves no cursor (the conformance suite's ClientID).
 	eventID := w.s.lastEvent + 1
 	res, err := w.exec(`INSERT INTO messages (`+messageColumns+`, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, ?, ?, ?)
 		ON CONFLICT (conversation_id, sender, client_id) WHERE client_id <> '' DO NOTHING`,
 		m.ConversationID, m.Seq, m.ID, m.ClientID, m.Sender, m.Body, attachments, m.Kind, targets, m.Name,
 		ms(m.CreatedAt), m.Status, m.Error, eventID)
 	if err != nil {
-		return fmt.Errorf("insert message: %w", err)
+		return nil, fmt.Errorf("insert message: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("insert message: %w", err)
+		return nil, fmt.Errorf("insert message: %w", err)
 	} else if n == 0 {
-		return errDuplicate
+		return nil, errDuplicate
 	}
 	w.nextEvent()
 	// The message is the conversation's last (its copy packed on the row,
@@ -170,7 +170,7 @@ func (w *wtx) insertMessage(id switchboard.Identity, c *switchboard.Conversation
 	// entry in members_list).
 	if _, err := w.exec(`UPDATE conversations SET last_seq = ?, last_message_id = ?, updated_at = ?, last_message = ?, activity_at = ?, last_event = ? WHERE id = ?`,
 		m.Seq, m.ID, ms(m.CreatedAt), packMessage(m, attachments, targets), w.tick, eventID, c.ID); err != nil {
-		return fmt.Errorf("update conversation: %w", err)
+		return nil, fmt.Errorf("update conversation: %w", err)
 	}
 	inc := 0
 	if unread {
@@ -184,7 +184,7 @@ func (w *wtx) insertMessage(id switchboard.Identity, c *switchboard.Conversation
 			read_seq = CASE WHEN extension = ?1 THEN ?3 ELSE read_seq END
 		WHERE conversation_id = ?4`,
 		id.Extension, inc, m.Seq, c.ID); err != nil {
-		return fmt.Errorf("update members: %w", err)
+		return nil, fmt.Errorf("update members: %w", err)
 	}
 	// Those who deleted it for themselves see it again, and entries in
 	// members_list that lag the conversation by more than activitySlack
@@ -193,7 +193,7 @@ func (w *wtx) insertMessage(id switchboard.Identity, c *switchboard.Conversation
 	cc := w.s.convs[c.ID]
 	if cc == nil || cc.hidden || cc.oldestActivity < w.tick-activitySlack {
 		if err := w.touchMembers(c.ID); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if cc != nil {
@@ -209,11 +209,11 @@ func (w *wtx) insertMessage(id switchboard.Identity, c *switchboard.Conversation
 	}
 	e, err := switchboard.NewEvent(switchboard.EventMessageCreated, id.Domain, c.ID, c.Members, m)
 	if err != nil {
-		return fmt.Errorf("encode event: %w", err)
+		return nil, fmt.Errorf("encode event: %w", err)
 	}
 	e.Cursor = eventID
 	w.op.events = append(w.op.events, e)
-	return nil
+	return e, nil
 }
 
 // touchMembers shows conversation convID again to the members who deleted
@@ -231,7 +231,7 @@ func (w *wtx) touchMembers(convID string) error {
 // appendSystem adds a system message and announces the changed
 // conversation to its members.
 func (w *wtx) appendSystem(id switchboard.Identity, c *switchboard.Conversation, m *switchboard.Message) error {
-	if err := w.insertMessage(id, c, m, false); err != nil {
+	if _, err := w.insertMessage(id, c, m, false); err != nil {
 		return err
 	}
 	return w.emit(id.Domain, switchboard.EventConversationUpdated, c.ID, c.Members, c.Shared())
@@ -291,7 +291,7 @@ func (s *Store) SendMessage(ctx context.Context, m *switchboard.Message) (bool, 
 			}
 		}
 		created = true
-		if err := w.insertMessage(id, c, m, true); err != nil {
+		if _, err := w.insertMessage(id, c, m, true); err != nil {
 			return err
 		}
 		if c.Kind == switchboard.KindSMS {
@@ -311,11 +311,9 @@ var errDuplicate = errors.New("duplicate client_id")
 // false and sets *m to that message).
 func (w *wtx) sendText(id switchboard.Identity, cc *cachedConv, m *switchboard.Message) (bool, error) {
 	c := &switchboard.Conversation{ID: m.ConversationID, Kind: switchboard.KindChat, Members: cc.members, LastSeq: cc.lastSeq}
-	err := w.insertMessage(id, c, m, true)
+	e, err := w.insertMessage(id, c, m, true)
 	if err == nil {
-		// Nothing changes the message after its event (insertMessage's
-		// last) was encoded.
-		m.Encoded = w.op.events[len(w.op.events)-1].Data
+		m.Encoded = e.Data // nothing changes the message after its event
 		return true, nil
 	} else if !errors.Is(err, errDuplicate) {
 		return false, err

@@ -467,7 +467,7 @@ func (s *Store) ReceiveSMS(ctx context.Context, provider string, in *switchboard
 				return err
 			}
 		}
-		if err := w.insertMessage(sender, c, m, true); err != nil {
+		if _, err := w.insertMessage(sender, c, m, true); err != nil {
 			return err
 		}
 		if in.ProviderID != "" {
@@ -509,7 +509,7 @@ func (s *Store) AutoReply(ctx context.Context, convID, body string) (*switchboar
 		if err != nil {
 			return err
 		}
-		if err := w.insertMessage(switchboard.Identity{Domain: domain, Extension: c.TextingNumber}, c, m, false); err != nil {
+		if _, err := w.insertMessage(switchboard.Identity{Domain: domain, Extension: c.TextingNumber}, c, m, false); err != nil {
 			return err
 		}
 		out = m
