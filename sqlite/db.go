@@ -109,6 +109,9 @@ type Store struct {
 	// syncedBytes: walw.written as the syncer's last sync began (syncer
 	// goroutine only).
 	syncedBytes int64
+	// linger paces the syncer under a load of writes (syncer goroutine
+	// only).
+	linger lingerer
 	// beforeSync, if set (by tests), runs before each sync of the log, in
 	// its time (as a slower disk).
 	beforeSync func()
@@ -123,6 +126,7 @@ type Store struct {
 // writerStats count what the writer did, for WriterStats.
 type writerStats struct {
 	commits, writes, busyNanos, commitNanos, syncs, syncNanos atomic.Int64
+	lingers                                                   atomic.Int64
 	stalls, stallNanos, slowSyncs                             atomic.Int64
 }
 
@@ -148,6 +152,9 @@ type WriterStats struct {
 	Stalls    int64         `json:"stalls"`
 	Stall     time.Duration `json:"stall_ns"`
 	SlowSyncs int64         `json:"slow_syncs"`
+	// Lingers counts the syncs after which the syncer waited lingerFor
+	// for more writes, under a load of lingerRate or more (wal.go).
+	Lingers int64 `json:"lingers"`
 	// LogBytes counts the bytes written to write-ahead logs (the pages
 	// the commits changed, with their frame headers), whatever the disk's
 	// speed: what the writes cost the log, the fsyncs and the checkpoints.
@@ -161,7 +168,7 @@ func (s *Store) WriterStats() WriterStats {
 		Busy: time.Duration(s.stats.busyNanos.Load()), Commit: time.Duration(s.stats.commitNanos.Load()),
 		Syncs: s.stats.syncs.Load(), Sync: time.Duration(s.stats.syncNanos.Load()),
 		Stalls: s.stats.stalls.Load(), Stall: time.Duration(s.stats.stallNanos.Load()), SlowSyncs: s.stats.slowSyncs.Load(),
-		LogBytes: walw.written.Load()}
+		Lingers: s.stats.lingers.Load(), LogBytes: walw.written.Load()}
 }
 
 // Options configure a Store.

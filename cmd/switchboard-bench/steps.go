@@ -151,7 +151,8 @@ func (tg *target) writerStats(ctx context.Context) (st sqlite.WriterStats, ok bo
 // batch of its group commits, how busy it was, the mean COMMIT (writing the
 // WAL's frames) and, with a syncer, its fsyncs: how many, how many writes
 // each covered, their mean time, and the stalls among them (10 ms or more:
-// how many, their time, and how many took 100 ms or more).
+// how many, their time, and how many took 100 ms or more), and how often
+// the syncer lingered.
 func addWriter(r *result, before, after sqlite.WriterStats, ok bool, elapsed time.Duration) {
 	commits := after.Commits - before.Commits
 	if !ok || commits <= 0 {
@@ -172,6 +173,9 @@ func addWriter(r *result, before, after sqlite.WriterStats, ok bool, elapsed tim
 		r.Extra["writer_stalls"] = after.Stalls - before.Stalls
 		r.Extra["writer_stall_ms"] = round(float64((after.Stall-before.Stall).Microseconds())/1000, 1)
 		r.Extra["writer_slow_syncs"] = after.SlowSyncs - before.SlowSyncs
+		// The share of syncs after which the syncer lingered for more
+		// writes (under a load of 2,000 writes a second or more).
+		r.Extra["writer_linger_percent"] = round(100*float64(after.Lingers-before.Lingers)/float64(syncs), 1)
 	}
 }
 
