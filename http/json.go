@@ -19,8 +19,7 @@ const maxJSONBody = 1 << 20
 // with a message that says what is wrong; unknown fields are ignored.
 func decode(r *http.Request, v any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxJSONBody))
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		return switchboard.Errorf(switchboard.ETOOLARGE, "Request body is larger than %d bytes.", maxJSONBody)
 	} else if err != nil {
 		return switchboard.Errorf(switchboard.EINVALID, "Could not read the request body.")
@@ -66,7 +65,7 @@ func jsonKind(k string) string {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonType
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	_ = enc.Encode(v)
@@ -75,7 +74,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeEncoded writes JSON already encoded by encoding/json as writeJSON
 // would write it.
 func writeEncoded(w http.ResponseWriter, status int, b []byte) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonType
 	w.WriteHeader(status)
 	w.Write(b)
 	w.Write([]byte{'\n'})

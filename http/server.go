@@ -81,16 +81,29 @@ func (s *Server) Shutdown() { s.streams.shutdown() }
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		h["X-Content-Type-Options"] = nosniff
+		h["Referrer-Policy"] = sameOrigin
+		h["X-Frame-Options"] = deny
+		h["Content-Security-Policy"] = cspNone
 		if strings.HasPrefix(r.URL.Path, "/api/") {
-			h.Set("Cache-Control", "no-store")
+			h["Cache-Control"] = noStore
 		}
 		next.ServeHTTP(w, r)
 	})
 }
+
+// The values of the headers every response has, made once: Header.Set
+// would allocate each again for every request (the keys are written in
+// canonical form). Each has one element and no room for more, so that an
+// Add to one of them allocates anew and never writes into these.
+var (
+	nosniff    = []string{"nosniff"}
+	sameOrigin = []string{"same-origin"}
+	deny       = []string{"DENY"}
+	cspNone    = []string{"default-src 'none'; frame-ancestors 'none'"}
+	noStore    = []string{"no-store"}
+	jsonType   = []string{"application/json"}
+)
 
 // recoverer turns a panic in a handler into a logged internal error, so no
 // request can bring the server down.
