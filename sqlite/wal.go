@@ -127,7 +127,7 @@ func (s *Store) syncer() {
 // that one commit and one fsync carry more writes. A sync costs the server's
 // core about 100 µs whatever it carries: the kernel's fdatasync, and the
 // io_uring worker that runs it and wakes the syncer (fsync_linux.go); at
-// 4,100 messages a second that was a sixth of the CPU of a message. The
+// 4,100 messages a second that was an eighth of the CPU of a message. The
 // writes wait lingerFor more at most, which a load of lingerRate or more
 // can afford (its target is a p99 of 50 ms) and the latency target at 1,000
 // writes a second (p50 ≤ 2 ms) cannot: below lingerRate the syncer never
