@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -92,15 +91,16 @@ func (s *Store) messagesBetween(ctx context.Context, id switchboard.Identity, lo
 	defer rows.Close()
 	var out []*switchboard.Event
 	for rows.Next() {
-		e := &switchboard.Event{Type: switchboard.EventMessageCreated, Domain: id.Domain, Recipients: []string{id.Extension}}
-		m, err := scanMessage(scanWith{sc: rows, post: []any{&e.Cursor}})
+		var cursor int64
+		m, err := scanMessage(scanThen{rows, []any{&cursor}})
 		if err != nil {
 			return nil, fmt.Errorf("list messages with news: %w", err)
 		}
-		e.ConversationID = m.ConversationID
-		if e.Data, err = json.Marshal(m); err != nil {
+		e, err := switchboard.NewEvent(switchboard.EventMessageCreated, id.Domain, m.ConversationID, []string{id.Extension}, m)
+		if err != nil {
 			return nil, fmt.Errorf("encode message: %w", err)
 		}
+		e.Cursor = cursor
 		out = append(out, e)
 	}
 	return out, rows.Err()
@@ -148,14 +148,15 @@ func messageColumnsOf(t string) string {
 	return t + "." + strings.ReplaceAll(messageColumns, ", ", ", "+t+".")
 }
 
-// scanWith scans pre, a message's columns, and post.
-type scanWith struct {
-	sc        interface{ Scan(...any) error }
-	pre, post []any
+// scanThen scans a message's columns and then the columns after them
+// into more.
+type scanThen struct {
+	sc   interface{ Scan(...any) error }
+	more []any
 }
 
-func (s scanWith) Scan(dest ...any) error {
-	return s.sc.Scan(append(append(append(make([]any, 0, len(s.pre)+len(dest)+len(s.post)), s.pre...), dest...), s.post...)...)
+func (s scanThen) Scan(dest ...any) error {
+	return s.sc.Scan(append(dest[:len(dest):len(dest)], s.more...)...)
 }
 
 // eventWindow is how many event ids EventsSince reads at a time (a

@@ -92,16 +92,14 @@ func (s *Store) syncer() {
 		if err != nil && !s.syncFailed.Swap(true) {
 			s.logger.Error("syncing the write-ahead log failed; refusing writes until restarted", "err", err)
 		}
+		writes := 0
 		for _, batch := range pending {
+			writes += len(batch)
 			if err != nil {
 				fail(batch, errSyncFailed)
 			} else {
 				s.acknowledge(batch)
 			}
-		}
-		writes := 0
-		for _, batch := range pending {
-			writes += len(batch)
 		}
 		clear(pending)
 		if !open {
