@@ -58,6 +58,9 @@ type Store struct {
 	// held (see hold). Writer goroutine only.
 	txOpen bool
 	held   []*op
+	// bare: the open transaction holds only writes that can run again,
+	// run without savepoints (see run). Writer goroutine only.
+	bare bool
 	// lastEvent is the last event id handed out, and seqEvent the log's
 	// sequence as the open transaction began: a message.created has no
 	// row of its own, so before a commit that handed out such ids the
@@ -112,7 +115,7 @@ type Store struct {
 // writerStats count what the writer did, for WriterStats.
 type writerStats struct {
 	commits, writes, busyNanos, commitNanos, syncs, syncNanos atomic.Int64
-	lingers                                                   atomic.Int64
+	lingers, savepoints, redone                               atomic.Int64
 	stalls, stallNanos, slowSyncs                             atomic.Int64
 }
 
@@ -141,6 +144,11 @@ type WriterStats struct {
 	// Lingers counts the syncs after which the syncer waited lingerFor
 	// for more writes, under a load of lingerRate or more (wal.go).
 	Lingers int64 `json:"lingers"`
+	// Savepoints counts the writes run in a savepoint of their own, and
+	// Redone those run again after their transaction was rolled back
+	// because a write without one failed (writer.go, run).
+	Savepoints int64 `json:"savepoints"`
+	Redone     int64 `json:"redone"`
 	// LogBytes counts the bytes written to write-ahead logs (the pages
 	// the commits changed, with their frame headers), whatever the disk's
 	// speed: what the writes cost the log, the fsyncs and the checkpoints.
@@ -154,7 +162,8 @@ func (s *Store) WriterStats() WriterStats {
 		Busy: time.Duration(s.stats.busyNanos.Load()), Commit: time.Duration(s.stats.commitNanos.Load()),
 		Syncs: s.stats.syncs.Load(), Sync: time.Duration(s.stats.syncNanos.Load()),
 		Stalls: s.stats.stalls.Load(), Stall: time.Duration(s.stats.stallNanos.Load()), SlowSyncs: s.stats.slowSyncs.Load(),
-		Lingers: s.stats.lingers.Load(), LogBytes: walw.written.Load()}
+		Lingers: s.stats.lingers.Load(), Savepoints: s.stats.savepoints.Load(), Redone: s.stats.redone.Load(),
+		LogBytes: walw.written.Load()}
 }
 
 // Options configure a Store.

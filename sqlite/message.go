@@ -253,7 +253,9 @@ func (s *Store) SendMessage(ctx context.Context, m *switchboard.Message) (bool, 
 		m.Kind = switchboard.MessageText
 	}
 	var created bool
-	err = s.write(ctx, func(w *wtx) error {
+	// It can run again (writeAgain): what it sets of m it sets afresh from
+	// what it reads, and only through exec does it write.
+	err = s.writeAgain(ctx, func(w *wtx) error {
 		if len(m.Attachments) == 0 {
 			cc, err := w.cachedConv(id, m.ConversationID)
 			if err != nil {
@@ -280,9 +282,13 @@ func (s *Store) SendMessage(ctx context.Context, m *switchboard.Message) (bool, 
 			for i, a := range m.Attachments {
 				ids[i] = a.ID
 			}
-			if m.Attachments, err = w.postAttachments(id, c.ID, ids); err != nil {
+			// m.Attachments keeps its ids if this fails: the write may
+			// run again.
+			atts, err := w.postAttachments(id, c.ID, ids)
+			if err != nil {
 				return err
 			}
+			m.Attachments = atts
 		}
 		var smsTo []string
 		if c.Kind == switchboard.KindSMS {
