@@ -186,7 +186,9 @@ func (s *Store) writer() {
 			}
 		}
 		last = len(round)
+		began := time.Now()
 		s.run(round, true)
+		s.stats.busyNanos.Add(int64(time.Since(began)))
 		if s.txOpen && !s.hold() {
 			s.commitHeld()
 		}
@@ -251,8 +253,6 @@ func (s *Store) yield() {
 // redo). A failure before any write (an unknown conversation) needs
 // nothing undone.
 func (s *Store) run(round []*op, bare bool) {
-	began := time.Now()
-	defer func() { s.stats.busyNanos.Add(int64(time.Since(began))) }()
 	ctx := context.Background()
 	now := s.now().UTC().Truncate(time.Millisecond)
 	bw := &wtx{s: s, ctx: ctx, now: now}
@@ -281,39 +281,36 @@ func (s *Store) run(round []*op, bare bool) {
 		}
 		s.tick = max(s.tick+1, now.UnixMicro())
 		w := &wtx{s: s, ctx: ctx, now: now, tick: s.tick, op: o}
-		if s.bare && o.again {
-			if o.err = o.fn(w); o.err != nil {
-				o.events = nil
-				for _, id := range w.touched {
-					delete(s.convs, id)
-				}
-				if _, ok := errors.AsType[*switchboard.Error](o.err); w.wrote || !ok {
-					s.redo(round[i:])
-					return
-				}
+		// The first write that cannot run again takes a savepoint, and so
+		// does every write after it in this transaction.
+		s.bare = s.bare && o.again
+		if !s.bare {
+			if _, err := bw.exec("SAVEPOINT op"); err != nil {
+				abort(fmt.Errorf("savepoint: %w", err))
+				return
 			}
-			s.held = append(s.held, o)
-			continue
+			s.stats.savepoints.Add(1)
 		}
-		s.bare = false
-		if _, err := bw.exec("SAVEPOINT op"); err != nil {
-			abort(fmt.Errorf("savepoint: %w", err))
-			return
-		}
-		s.stats.savepoints.Add(1)
 		if o.err = o.fn(w); o.err != nil {
 			o.events = nil
 			for _, id := range w.touched {
 				delete(s.convs, id)
 			}
-			if _, err := bw.exec("ROLLBACK TO op"); err != nil {
-				abort(fmt.Errorf("rollback to savepoint: %w", err))
+			if _, ok := errors.AsType[*switchboard.Error](o.err); s.bare && (w.wrote || !ok) {
+				s.redo(round[i:])
 				return
+			} else if !s.bare {
+				if _, err := bw.exec("ROLLBACK TO op"); err != nil {
+					abort(fmt.Errorf("rollback to savepoint: %w", err))
+					return
+				}
 			}
 		}
-		if _, err := bw.exec("RELEASE op"); err != nil {
-			abort(fmt.Errorf("release savepoint: %w", err))
-			return
+		if !s.bare {
+			if _, err := bw.exec("RELEASE op"); err != nil {
+				abort(fmt.Errorf("release savepoint: %w", err))
+				return
+			}
 		}
 		s.held = append(s.held, o)
 	}

@@ -172,7 +172,7 @@ func addWriter(r *result, before, after sqlite.WriterStats, ok bool, elapsed tim
 	r.Extra["writer_savepoint_percent"] = round(100*float64(after.Savepoints-before.Savepoints)/float64(writes), 1)
 	// What each write cost the log (and later the checkpoint and the
 	// disk): the pages it changed, whatever the host's speed.
-	r.Extra["writer_log_kb_per_write"] = round(float64(after.LogBytes-before.LogBytes)/1024/float64(after.Writes-before.Writes), 2)
+	r.Extra["writer_log_kb_per_write"] = round(float64(after.LogBytes-before.LogBytes)/1024/float64(writes), 2)
 	if syncs := after.Syncs - before.Syncs; syncs > 0 {
 		r.Extra["writer_syncs_per_s"] = round(float64(syncs)/elapsed.Seconds(), 0)
 		r.Extra["writer_writes_per_sync"] = round(float64(after.Writes-before.Writes)/float64(syncs), 2)
