@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"context"
-	"database/sql"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -86,14 +85,7 @@ func TestSendsWithoutSavepoints(t *testing.T) {
 		t.Errorf("%d savepoints for a MarkRead, want 1", n)
 	}
 
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec(`CREATE TRIGGER refuse AFTER UPDATE ON conversations WHEN instr(NEW.last_message, 'boom') > 0 BEGIN SELECT RAISE(ABORT, 'refused'); END`); err != nil {
-		t.Fatal(err)
-	}
+	refuseBoom(t, path)
 	st = s.WriterStats()
 	// "held" commits and is synced for 300 ms; "kept" runs meanwhile in a
 	// new transaction that the writer holds open; "boom" joins it and fails.
@@ -110,28 +102,18 @@ func TestSendsWithoutSavepoints(t *testing.T) {
 
 	// Attachments: the first is marked attached before the second is
 	// found missing.
-	actx := switchboard.NewContextWithIdentity(bg, switchboard.Identity{Domain: "bulk.example", Extension: conv.Members[0]})
 	a := &switchboard.StoredAttachment{Attachment: switchboard.Attachment{Name: "a.txt", ContentType: "text/plain", Size: 1}, BlobKey: "k"}
-	if err := s.CreateAttachment(actx, a); err != nil {
+	if err := s.CreateAttachment(ctx, a); err != nil {
 		t.Fatalf("CreateAttachment() = %v", err)
 	}
 	if err := send("with files", a.ID, "a_missing"); switchboard.ErrorCode(err) != switchboard.ENOTFOUND {
 		t.Errorf("SendMessage with a missing attachment = %v, want %s", err, switchboard.ENOTFOUND)
 	}
-	if got, err := s.FindAttachment(actx, a.ID); err != nil || got.Attached {
+	if got, err := s.FindAttachment(ctx, a.ID); err != nil || got.Attached {
 		t.Errorf("the found attachment after the failed send: %+v, %v; want it unattached", got, err)
 	}
 
-	page, err := s.ListMessages(ctx, conv.ID, switchboard.MessageQuery{Limit: 50})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var seqs []int64
-	var stored []string
-	for _, m := range page {
-		seqs = append(seqs, m.Seq)
-		stored = append(stored, m.Body)
-	}
+	seqs, stored := history(t, s, ctx, conv.ID)
 	var want []int64
 	for i := range 22 {
 		want = append(want, int64(i+1))
@@ -144,13 +126,7 @@ func TestSendsWithoutSavepoints(t *testing.T) {
 			t.Errorf("%q not stored: %q", body, stored)
 		}
 	}
-	var published []string
-	for _, e := range rec.Events() {
-		if e.Type == switchboard.EventMessageCreated {
-			published = append(published, string(e.Data))
-		}
-	}
-	if len(published) != 22 {
-		t.Errorf("%d message.created events published, want 22", len(published))
+	if n := created(rec); n != 22 {
+		t.Errorf("%d message.created events published, want 22", n)
 	}
 }

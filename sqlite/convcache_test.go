@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/switchboard-chat/switchboard"
+	"github.com/switchboard-chat/switchboard/sqlite"
 	"github.com/switchboard-chat/switchboard/storetest"
 )
 
@@ -33,14 +34,7 @@ func TestSendFailingAfterItsInsert(t *testing.T) {
 	if _, err := send("first"); err != nil {
 		t.Fatalf("SendMessage(first) = %v", err)
 	}
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec(`CREATE TRIGGER refuse AFTER UPDATE ON conversations WHEN instr(NEW.last_message, 'boom') > 0 BEGIN SELECT RAISE(ABORT, 'refused'); END`); err != nil {
-		t.Fatal(err)
-	}
+	refuseBoom(t, path)
 	if _, err := send("boom"); err == nil {
 		t.Fatalf("SendMessage(boom) = nil, want the trigger's error")
 	}
@@ -68,7 +62,34 @@ func TestSendFailingAfterItsInsert(t *testing.T) {
 	if _, err := send("fifth"); err != nil {
 		t.Fatalf("SendMessage(fifth) = %v", err)
 	}
-	page, err := s.ListMessages(ctx, conv.ID, switchboard.MessageQuery{Limit: 50})
+	seqs, bodies := history(t, s, ctx, conv.ID)
+	if want := []int64{1, 2, 3, 4, 5}; !slices.Equal(seqs, want) {
+		t.Errorf("history seqs = %v (%q), want %v", seqs, bodies, want)
+	}
+	if n := created(rec); n != 5 {
+		t.Errorf("%d message.created events published, want 5", n)
+	}
+}
+
+// refuseBoom adds, from a connection of its own, a trigger that refuses
+// the update of a conversation's row by a send whose body holds "boom": a
+// real SQLite error, after the send's insert.
+func refuseBoom(t *testing.T, path string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TRIGGER refuse AFTER UPDATE ON conversations WHEN instr(NEW.last_message, 'boom') > 0 BEGIN SELECT RAISE(ABORT, 'refused'); END`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// history returns the seqs and bodies of the last 50 messages of convID.
+func history(t *testing.T, s *sqlite.Store, ctx context.Context, convID string) ([]int64, []string) {
+	t.Helper()
+	page, err := s.ListMessages(ctx, convID, switchboard.MessageQuery{Limit: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,18 +99,18 @@ func TestSendFailingAfterItsInsert(t *testing.T) {
 		seqs = append(seqs, m.Seq)
 		bodies = append(bodies, m.Body)
 	}
-	if want := []int64{1, 2, 3, 4, 5}; !slices.Equal(seqs, want) {
-		t.Errorf("history seqs = %v (%q), want %v", seqs, bodies, want)
-	}
-	var published []string
+	return seqs, bodies
+}
+
+// created counts the message.created events rec received.
+func created(rec *storetest.Recorder) int {
+	n := 0
 	for _, e := range rec.Events() {
 		if e.Type == switchboard.EventMessageCreated {
-			published = append(published, string(e.Data))
+			n++
 		}
 	}
-	if len(published) != 5 {
-		t.Errorf("%d message.created events published, want 5: %q", len(published), published)
-	}
+	return n
 }
 
 // TestPackedLastMessage checks that the copy of the last message that a
